@@ -1,0 +1,15 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/durablelog/eventstore/backends/memory"
+	"github.com/durablelog/eventstore/conformance"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var harness = conformance.Harness{Name: memory.Name, Volatile: true}
+
+func TestBackend(t *testing.T) { conformance.RunBackend(t, harness) }
