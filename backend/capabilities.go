@@ -24,3 +24,14 @@ type Compacter interface {
 type Namer interface {
 	EngineVersion() string
 }
+
+// BatchLimiter is a KV that cannot commit a batch beyond some size
+// atomically. The event store keeps its group commits within the limits and
+// rejects a single append that exceeds them.
+type BatchLimiter interface {
+	// MaxBatchSize is the largest batch in bytes, counted as the sum of
+	// the lengths of all keys and values plus 16 bytes per Set or Delete.
+	MaxBatchSize() int64
+	// MaxBatchCount is the largest number of Set and Delete calls.
+	MaxBatchCount() int64
+}

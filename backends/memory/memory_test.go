@@ -13,3 +13,5 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var harness = conformance.Harness{Name: memory.Name, Volatile: true}
 
 func TestBackend(t *testing.T) { conformance.RunBackend(t, harness) }
+
+func TestEventStore(t *testing.T) { conformance.RunEventStore(t, harness) }

@@ -1,0 +1,144 @@
+package rocksdb
+
+import (
+	"bytes"
+
+	"github.com/durablelog/eventstore/backend"
+	"github.com/linxGnu/grocksdb"
+)
+
+// iterator is a backend.Iterator over a RocksDB iterator bounded with
+// iterate_lower_bound and iterate_upper_bound.
+//
+// RocksDB keeps pointers to the bounds, and to the ReadOptions holding them,
+// for the life of the C iterator, so the bounds are copied to the C heap and
+// both are freed only when the iterator is released.
+type iterator struct {
+	s       *kv
+	it      *grocksdb.Iterator    // nil for a range that is empty by its bounds
+	ro      *grocksdb.ReadOptions // alive as long as it
+	lower   []byte                // C heap copy of the lower bound, or nil
+	upper   []byte                // C heap copy of the upper bound, or nil
+	reverse bool
+
+	started  bool // the C iterator has been positioned
+	done     bool // Next returns false from now on
+	closed   bool // Close was called
+	key      []byte
+	value    []byte
+	err      error
+	reported bool // Err returned err
+}
+
+// newIterator creates the iterator for o. s.mu must be held.
+func newIterator(s *kv, o backend.IterOptions) *iterator {
+	it := &iterator{s: s, reverse: o.Reverse}
+	if o.Upper != nil && (len(o.Upper) == 0 || (o.Lower != nil && bytes.Compare(o.Lower, o.Upper) >= 0)) {
+		it.done = true // no key can be in the range: keys are never empty
+		return it
+	}
+	it.ro = grocksdb.NewDefaultReadOptions()
+	it.ro.SetVerifyChecksums(true)
+	if it.lower = cBytes(o.Lower); it.lower != nil {
+		it.ro.SetIterateLowerBound(it.lower)
+	}
+	if it.upper = cBytes(o.Upper); it.upper != nil {
+		it.ro.SetIterateUpperBound(it.upper)
+	}
+	it.it = s.db.NewIterator(it.ro)
+	return it
+}
+
+// Next implements backend.Iterator. The first call positions the iterator on
+// the first key in its direction.
+func (it *iterator) Next() bool {
+	if it.done {
+		return false
+	}
+	it.s.mu.RLock()
+	defer it.s.mu.RUnlock()
+	if it.s.closed { // unreachable: Close released the iterator; kept for safety
+		it.done, it.err = true, errClosed
+		return false
+	}
+	switch {
+	case !it.started:
+		it.started = true
+		if it.reverse {
+			it.it.SeekToLast()
+		} else {
+			it.it.SeekToFirst()
+		}
+	case it.reverse:
+		it.it.Prev()
+	default:
+		it.it.Next()
+	}
+	if !it.it.Valid() {
+		it.done, it.key, it.value = true, nil, nil
+		it.err = wrap("iterate", it.s.dir, it.it.Err())
+		return false
+	}
+	// Key and Value are views of memory the C iterator owns until it moves
+	// or is destroyed, which is exactly the contract's validity; Free does
+	// nothing for them but is called for form.
+	k := it.it.Key()
+	defer k.Free()
+	v := it.it.Value()
+	defer v.Free()
+	it.key, it.value = k.Data(), v.Data()
+	return true
+}
+
+// Key implements backend.Iterator.
+func (it *iterator) Key() []byte { return it.key }
+
+// Value implements backend.Iterator.
+func (it *iterator) Value() []byte { return it.value }
+
+// Err implements backend.Iterator. A checksum failure wraps
+// backend.ErrCorrupt.
+func (it *iterator) Err() error {
+	if it.err != nil {
+		it.reported = true
+	}
+	return it.err
+}
+
+// Close implements backend.Iterator. It returns the error that stopped the
+// iteration unless Err already returned it, and an error wrapping
+// backend.ErrClosed when the KV was closed first. Calls after the first
+// return nil.
+func (it *iterator) Close() error {
+	if it.closed {
+		return nil
+	}
+	it.closed = true
+	it.s.mu.RLock()
+	defer it.s.mu.RUnlock()
+	if it.s.closed { // the KV's Close released the iterator
+		return errClosed
+	}
+	if it.it != nil {
+		it.s.forget(it)
+		it.release(nil)
+	}
+	if it.reported {
+		return nil
+	}
+	return it.err
+}
+
+// release frees the C objects. s.mu must be held. A non-nil err becomes the
+// iterator's error, unless it already has one.
+func (it *iterator) release(err error) {
+	it.it.Close()
+	it.ro.Destroy()
+	freeCBytes(it.lower)
+	freeCBytes(it.upper)
+	it.it, it.ro, it.lower, it.upper = nil, nil, nil, nil
+	it.done, it.key, it.value = true, nil, nil
+	if it.err == nil {
+		it.err = err
+	}
+}

@@ -1,0 +1,143 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/durablelog/eventstore"
+	"github.com/stretchr/testify/require"
+)
+
+var concurrencyTests = []storeTest{
+	{"ExactVersionsOneWinnerEach", testOneWinnerPerVersion},
+	{"GroupCommitKeepsResultsApart", testGroupCommitResults},
+}
+
+// testOneWinnerPerVersion runs 16 writers: half race on one shared stream
+// with exact expected versions, half write their own streams. Exactly one
+// writer wins each version, offsets stay dense, and concurrent readers see
+// the log's order.
+func testOneWinnerPerVersion(t *testing.T, h Harness) {
+	s, _ := h.newStore(t)
+	ctx := context.Background()
+	const writers, perWriter = 16, 25
+	type ack struct {
+		res    eventstore.AppendResult
+		stream string
+		data   string
+	}
+	acks := make([][]ack, writers)
+	conflicts := make([]int, writers)
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	seen := make([][]string, 2)
+	var readers sync.WaitGroup
+	for i := range seen {
+		readers.Go(func() {
+			for r, err := range s.Subscribe(subCtx, 1) {
+				if err != nil {
+					return
+				}
+				seen[i] = append(seen[i], key(r))
+				if len(seen[i]) == writers*perWriter {
+					return
+				}
+			}
+		})
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			stream := "shared"
+			if w%2 == 1 {
+				stream = fmt.Sprint("own-", w)
+			}
+			for i := 0; i < perWriter; {
+				v, err := s.StreamVersion(ctx, stream)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				data := fmt.Sprintf("w%d-%d", w, i)
+				res, err := s.Append(ctx, stream, eventstore.ExpectedVersion(v), ev("T", data))
+				if errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+					conflicts[w]++
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res.Version != v+1 {
+					t.Errorf("append at expected %d got version %d", v, res.Version)
+				}
+				acks[w] = append(acks[w], ack{res, stream, data})
+				i++
+			}
+		})
+	}
+	wg.Wait()
+	readers.Wait()
+	recs := readAll(t, s)
+	require.Len(t, recs, writers*perWriter)
+	checkDense(t, recs)
+	for w := range writers {
+		if w%2 == 1 {
+			require.Zero(t, conflicts[w], "a writer alone on its stream never conflicts")
+		}
+		for _, a := range acks[w] {
+			r := recs[a.res.First-1]
+			require.Equal(t, a.stream, r.Stream)
+			require.Equal(t, a.data, string(r.Data))
+			require.Equal(t, a.res.Version, r.Version)
+		}
+	}
+	var log []string
+	for _, r := range recs {
+		log = append(log, key(r))
+	}
+	for i := range seen {
+		require.Equal(t, log, seen[i], "reader %d saw another order", i)
+	}
+}
+
+// testGroupCommitResults sends concurrent appends of which some must fail
+// their check; the others succeed with their own results.
+func testGroupCommitResults(t *testing.T, h Harness) {
+	s, _ := h.newStore(t)
+	ctx := context.Background()
+	mustAppend(t, s, "fixed", eventstore.NoStream, ev("T", "0"))
+	const n = 64
+	results := make([]eventstore.AppendResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if i%4 == 0 {
+				// Always wrong: "fixed" is at version 1.
+				_, errs[i] = s.Append(ctx, "fixed", 5, ev("T", "bad"))
+				return
+			}
+			results[i], errs[i] = s.Append(ctx, fmt.Sprint("g", i), eventstore.NoStream, ev("T", "a"), ev("T", "b"))
+		})
+	}
+	wg.Wait()
+	used := map[eventstore.Offset]bool{}
+	for i := range n {
+		if i%4 == 0 {
+			require.ErrorIs(t, errs[i], eventstore.ErrWrongExpectedVersion)
+			continue
+		}
+		require.NoError(t, errs[i])
+		require.Equal(t, results[i].First+1, results[i].Last)
+		require.Equal(t, uint64(2), results[i].Version)
+		require.False(t, used[results[i].First], "two appends got the same offset")
+		used[results[i].First] = true
+	}
+	recs := readAll(t, s)
+	require.Len(t, recs, 1+2*(n-n/4))
+	checkDense(t, recs)
+}

@@ -1,0 +1,148 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/durablelog/eventstore"
+	"github.com/stretchr/testify/require"
+)
+
+var lifecycleTests = []storeTest{
+	{"OneOwnerPerDirectory", testOneOwner},
+	{"BackendRecordedInDirectory", testBackendRecorded},
+	{"UnknownBackend", testUnknownBackend},
+	{"OpenRegularFile", testOpenRegularFile},
+	{"OpenForeignDirectory", testOpenForeignDirectory},
+	{"CloseDuringAppends", testCloseDuringAppends},
+	{"CloseEndsIterators", testCloseEndsIterators},
+}
+
+func testOneOwner(t *testing.T, h Harness) {
+	dir := h.dir(t)
+	s := h.open(t, dir)
+	_, err := eventstore.Open(dir, h.storeOptions(t, dir)...)
+	require.ErrorIs(t, err, eventstore.ErrLocked)
+	require.Contains(t, err.Error(), dir)
+	mustAppend(t, s, "a", eventstore.NoStream, ev("T", "1"))
+	require.NoError(t, s.Close())
+	s = h.open(t, dir)
+	require.Equal(t, eventstore.Offset(1), s.Head())
+	require.NoError(t, s.Close())
+}
+
+func testBackendRecorded(t *testing.T, h Harness) {
+	dir := h.dir(t)
+	s := h.open(t, dir)
+	require.Equal(t, h.Name, s.Backend())
+	mustAppend(t, s, "a", eventstore.NoStream, ev("T", "1"))
+	require.NoError(t, s.Close())
+
+	other := "memory"
+	if h.Name == "memory" {
+		other = "rocksdb"
+	}
+	_, err := eventstore.Open(dir, eventstore.WithBackend(other))
+	require.ErrorIs(t, err, eventstore.ErrBackendMismatch)
+	require.Contains(t, err.Error(), h.Name)
+
+	if h.Engine == nil && h.Config == nil {
+		// No WithBackend: the directory's engine is used.
+		s, err = eventstore.Open(dir)
+		require.NoError(t, err)
+		require.Equal(t, h.Name, s.Backend())
+		require.Equal(t, eventstore.Offset(1), s.Head())
+		require.NoError(t, s.Close())
+	}
+}
+
+func testUnknownBackend(t *testing.T, h Harness) {
+	dir := h.dir(t)
+	_, err := eventstore.Open(dir, eventstore.WithBackend("no-such-engine"))
+	require.ErrorIs(t, err, eventstore.ErrUnknownBackend)
+	require.Contains(t, err.Error(), "memory", "the error lists the registered engines")
+	require.Contains(t, err.Error(), "forgotten import")
+	_, err = os.Stat(filepath.Join(dir, "STORE"))
+	require.True(t, errors.Is(err, os.ErrNotExist), "a failed Open must not claim the directory")
+}
+
+func testOpenRegularFile(t *testing.T, h Harness) {
+	path := filepath.Join(h.dir(t), "file")
+	require.NoError(t, os.WriteFile(path, []byte("x"), 0o644))
+	_, err := eventstore.Open(path, h.storeOptions(t, path)...)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "regular file")
+}
+
+func testOpenForeignDirectory(t *testing.T, h Harness) {
+	dir := h.dir(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644))
+	_, err := eventstore.Open(dir, h.storeOptions(t, dir)...)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "not empty")
+}
+
+func testCloseDuringAppends(t *testing.T, h Harness) {
+	dir := h.dir(t)
+	s := h.open(t, dir)
+	const writers = 8
+	var wg sync.WaitGroup
+	acked := make([][]eventstore.AppendResult, writers)
+	start := make(chan struct{})
+	for w := range writers {
+		wg.Go(func() {
+			<-start
+			for {
+				res, err := s.Append(context.Background(), "w", eventstore.Any, ev("T", "x"))
+				if err != nil {
+					if !errors.Is(err, eventstore.ErrClosed) {
+						t.Errorf("append during Close: %v; want success or ErrClosed", err)
+					}
+					return
+				}
+				acked[w] = append(acked[w], res)
+			}
+		})
+	}
+	close(start)
+	mustAppendWait := func() {
+		for s.Head() < 50 {
+			_, _ = s.Append(context.Background(), "w", eventstore.Any, ev("T", "y"))
+		}
+	}
+	mustAppendWait()
+	require.NoError(t, s.Close())
+	wg.Wait()
+	s = h.open(t, dir)
+	defer s.Close()
+	recs := readAll(t, s)
+	checkDense(t, recs)
+	for w := range writers {
+		for _, res := range acked[w] {
+			require.LessOrEqual(t, res.Last, s.Head(), "an acknowledged append is missing after Close")
+		}
+	}
+}
+
+func testCloseEndsIterators(t *testing.T, h Harness) {
+	dir := h.dir(t)
+	s := h.open(t, dir)
+	fill(t, s, 600, "a")
+	n := 0
+	var last error
+	for _, err := range s.Log(context.Background(), 1) {
+		if err != nil {
+			last = err
+			break
+		}
+		if n++; n == 5 {
+			require.NoError(t, s.Close())
+		}
+	}
+	require.ErrorIs(t, last, eventstore.ErrClosed)
+	require.Less(t, n, 600)
+}

@@ -1,0 +1,104 @@
+package eventstore
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Offset is a position in the single global log. The first event is at
+// offset 1, offsets are dense (no gap, ever, also after a crash) and never
+// reused, and 0 means "before the first event".
+type Offset uint64
+
+// Event is what a caller appends.
+type Event struct {
+	// ID is an optional caller-chosen id, unique within its stream. A retry
+	// of an append whose events all carry ids is recognised and not
+	// written twice (see Append).
+	ID string
+	// Type is required, 1 to 255 bytes.
+	Type string
+	// Data is the opaque payload, at most the store's maximum event size
+	// (WithMaxEventSize, 4 MiB by default).
+	Data []byte
+	// Metadata is optional.
+	Metadata map[string]string
+}
+
+// Record is a committed event with its place in the log.
+type Record struct {
+	Event
+	// Stream is the stream the event was appended to: 1 to 255 bytes, no
+	// NUL byte.
+	Stream string
+	// Offset is the event's position in the global log.
+	Offset Offset
+	// Version is the event's position within Stream: 1, 2, 3, ... dense.
+	Version uint64
+	// Time is the commit time, in UTC. Events committed together share it.
+	Time time.Time
+}
+
+// ExpectedVersion is the optimistic-concurrency condition of an append: the
+// version the caller believes the stream is at.
+type ExpectedVersion int64
+
+const (
+	// Any skips the check.
+	Any ExpectedVersion = -1
+	// StreamExists requires the stream to have at least one event.
+	StreamExists ExpectedVersion = -2
+	// NoStream requires the stream to be empty.
+	NoStream ExpectedVersion = 0
+	// Any n > 0 requires the stream's current version to be exactly n.
+)
+
+// AppendResult tells where an append landed.
+type AppendResult struct {
+	// First and Last are the offsets of the append's first and last event.
+	// The events in between have the offsets in between: an append is
+	// never interleaved with another.
+	First, Last Offset
+	// Version is the stream's version after the append.
+	Version uint64
+}
+
+// StateMachine is the caller's state, rebuilt from the log. The store calls
+// Apply for every committed event exactly once, in offset order, from one
+// goroutine at a time; after Append returns, the state has applied that
+// append's events. Snapshot and Restore save and load the whole state for
+// fast restarts (see WithSnapshotPolicy).
+type StateMachine interface {
+	// Apply applies one committed record. An error stops the store: see
+	// ErrStateMachine.
+	Apply(Record) error
+	// Snapshot writes the whole state to w. It is called in line with
+	// Apply, so the state does not change while it runs.
+	Snapshot(w io.Writer) error
+	// Restore replaces the state with one that Snapshot wrote.
+	Restore(r io.Reader) error
+}
+
+// Durability says when an append is acknowledged.
+type Durability int
+
+const (
+	// Sync, the default, acknowledges an append once it is on stable
+	// storage: it survives a process crash and a power cut.
+	Sync Durability = iota
+	// NoSync acknowledges an append once the engine has it in the
+	// operating system's hands: it survives a crash of the process, not a
+	// power cut or a kernel crash. Close syncs.
+	NoSync
+)
+
+func (d Durability) String() string {
+	switch d {
+	case Sync:
+		return "Sync"
+	case NoSync:
+		return "NoSync"
+	}
+	return fmt.Sprintf("Durability(%d)", int(d))
+}

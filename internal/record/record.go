@@ -1,0 +1,187 @@
+package record
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"slices"
+
+	"github.com/durablelog/eventstore/backend"
+)
+
+// Version1 is the only record format version so far.
+const Version1 = 1
+
+// headerSize is crc(4) + version(1) + flags(1) + offset(8) + sversion(8) + time(8).
+const headerSize = 4 + 1 + 1 + 8 + 8 + 8
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Record is the decoded form of one stored event.
+type Record struct {
+	Offset   uint64
+	Stream   string
+	Version  uint64
+	Time     int64 // Unix nanoseconds, UTC
+	ID       string
+	Type     string
+	Metadata map[string]string
+	Data     []byte
+}
+
+// ErrFormat is wrapped, together with backend.ErrCorrupt, by every decoding
+// error.
+var ErrFormat = errors.New("malformed record")
+
+// Size returns the exact encoded size of r.
+func Size(r *Record) int {
+	n := headerSize + uvarLen(len(r.Stream)) + len(r.Stream) + uvarLen(len(r.Type)) + len(r.Type) +
+		uvarLen(len(r.ID)) + len(r.ID) + uvarLen(len(r.Metadata)) + uvarLen(len(r.Data)) + len(r.Data)
+	for k, v := range r.Metadata {
+		n += uvarLen(len(k)) + len(k) + uvarLen(len(v)) + len(v)
+	}
+	return n
+}
+
+func uvarLen(n int) int {
+	l := 1
+	for x := uint64(n); x >= 0x80; x >>= 7 {
+		l++
+	}
+	return l
+}
+
+// Append encodes r, appends it to dst and returns the extended slice.
+func Append(dst []byte, r *Record) []byte {
+	start := len(dst)
+	dst = slices.Grow(dst, Size(r))
+	dst = append(dst, 0, 0, 0, 0, Version1, 0)
+	dst = binary.BigEndian.AppendUint64(dst, r.Offset)
+	dst = binary.BigEndian.AppendUint64(dst, r.Version)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Time))
+	dst = appendString(dst, r.Stream)
+	dst = appendString(dst, r.Type)
+	dst = appendString(dst, r.ID)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Metadata)))
+	if len(r.Metadata) > 0 {
+		keys := make([]string, 0, len(r.Metadata))
+		for k := range r.Metadata {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			dst = appendString(dst, k)
+			dst = appendString(dst, r.Metadata[k])
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(r.Data)))
+	dst = append(dst, r.Data...)
+	binary.LittleEndian.PutUint32(dst[start:], crc32.Checksum(dst[start+4:], castagnoli))
+	return dst
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("%w: %w: "+format, append([]any{backend.ErrCorrupt, ErrFormat}, args...)...)
+}
+
+// Decode checks the checksum and the framing of b and returns the record. The
+// result shares no memory with b. Every error wraps backend.ErrCorrupt and
+// ErrFormat; no field of a record that fails its checksum is returned.
+func Decode(b []byte) (Record, error) {
+	if len(b) < headerSize {
+		return Record{}, corrupt("%d bytes, shorter than the %d-byte header", len(b), headerSize)
+	}
+	want := binary.LittleEndian.Uint32(b)
+	if got := crc32.Checksum(b[4:], castagnoli); got != want {
+		return Record{}, corrupt("checksum mismatch: stored %08x, computed %08x", want, got)
+	}
+	if b[4] != Version1 {
+		return Record{}, corrupt("unknown format version %d", b[4])
+	}
+	if b[5] != 0 {
+		return Record{}, corrupt("unknown flags %#x", b[5])
+	}
+	r := Record{
+		Offset:  binary.BigEndian.Uint64(b[6:]),
+		Version: binary.BigEndian.Uint64(b[14:]),
+		Time:    int64(binary.BigEndian.Uint64(b[22:])),
+	}
+	d := decoder{b: b[headerSize:]}
+	r.Stream = d.string()
+	r.Type = d.string()
+	r.ID = d.string()
+	if n := d.uvarint(); n > 0 && d.err == nil {
+		if n > uint64(len(d.b))/2 {
+			return Record{}, corrupt("metadata count %d exceeds the record", n)
+		}
+		r.Metadata = make(map[string]string, n)
+		prev := ""
+		for i := range n {
+			k, v := d.string(), d.string()
+			if d.err != nil {
+				break
+			}
+			if i > 0 && k <= prev {
+				return Record{}, corrupt("metadata keys not sorted and unique at %q", k)
+			}
+			prev = k
+			r.Metadata[k] = v
+		}
+	}
+	r.Data = d.bytes()
+	if d.err != nil {
+		return Record{}, d.err
+	}
+	if len(d.b) != 0 {
+		return Record{}, corrupt("%d trailing bytes", len(d.b))
+	}
+	return r, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = corrupt("bad length field")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) raw() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = corrupt("field of %d bytes overruns the record", n)
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string { return string(d.raw()) }
+
+func (d *decoder) bytes() []byte {
+	v := d.raw()
+	if v == nil {
+		return nil
+	}
+	return slices.Clone(v)
+}

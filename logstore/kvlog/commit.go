@@ -1,0 +1,200 @@
+package kvlog
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/record"
+	"github.com/durablelog/eventstore/logstore"
+)
+
+// pending is one append waiting for the committer.
+type pending struct {
+	ctx  context.Context
+	req  logstore.AppendRequest
+	size int // encoded bytes, about
+	res  logstore.AppendResult
+	err  error
+	done chan struct{}
+}
+
+// Append queues req for the committer and waits for its outcome.
+func (l *Log) Append(ctx context.Context, req logstore.AppendRequest) (logstore.AppendResult, error) {
+	if err := checkCtx(ctx); err != nil {
+		return logstore.AppendResult{}, err
+	}
+	if err := l.Failed(); err != nil {
+		return logstore.AppendResult{}, fmt.Errorf("%w: an earlier commit failed: %w", logstore.ErrFailed, err)
+	}
+	p := &pending{ctx: ctx, req: req, size: requestSize(req), done: make(chan struct{})}
+	if l.limitBytes > 0 && (p.size > l.limitBytes || len(req.Events) > l.limitEvents) {
+		return logstore.AppendResult{}, fmt.Errorf("%w: %d events of %d bytes in all; the engine commits at most %d bytes and %d events at once",
+			logstore.ErrBatchTooLarge, len(req.Events), p.size, l.limitBytes, l.limitEvents)
+	}
+	if err := l.enqueue(ctx, p); err != nil {
+		return logstore.AppendResult{}, err
+	}
+	<-p.done
+	return p.res, p.err
+}
+
+func (l *Log) enqueue(ctx context.Context, p *pending) error {
+	if err := l.rlock(); err != nil {
+		return err
+	}
+	defer l.mu.RUnlock()
+	select {
+	case l.reqs <- p:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// writeOverhead is what backend.BatchLimiter counts for each Set.
+const writeOverhead = 16
+
+// requestSize is the batch size an append takes, as backend.BatchLimiter
+// counts it: keys, values and a per-write overhead.
+func requestSize(req logstore.AppendRequest) int {
+	n := 0
+	for _, e := range req.Events {
+		r := record.Record{Stream: req.Stream, Type: e.Type, ID: e.ID, Metadata: e.Metadata, Data: e.Data}
+		n += 9 + record.Size(&r) + writeOverhead      // log record
+		n += len(req.Stream) + 10 + 8 + writeOverhead // stream index
+		if e.ID != "" {
+			n += len(req.Stream) + 2 + len(e.ID) + 8 + writeOverhead // id index
+		}
+	}
+	return n
+}
+
+// run is the committer goroutine: it takes the queued appends in groups
+// bounded by MaxBatchEvents and MaxBatchBytes and commits each group with one
+// engine batch and one sync.
+func (l *Log) run() {
+	defer close(l.done)
+	var group []*pending
+	for {
+		group = group[:0]
+		if l.carry != nil {
+			group = append(group, l.carry)
+			l.carry = nil
+		} else {
+			select {
+			case p := <-l.reqs:
+				group = append(group, p)
+			case <-l.quit:
+				l.drain()
+				return
+			}
+		}
+		events, size := len(group[0].req.Events), group[0].size
+	fill:
+		for events < l.cfg.MaxBatchEvents && size < l.cfg.MaxBatchBytes {
+			select {
+			case p := <-l.reqs:
+				if events+len(p.req.Events) > l.cfg.MaxBatchEvents || size+p.size > l.cfg.MaxBatchBytes {
+					l.carry = p
+					break fill
+				}
+				group = append(group, p)
+				events += len(p.req.Events)
+				size += p.size
+			default:
+				break fill
+			}
+		}
+		l.commit(group)
+	}
+}
+
+// drain fails every queued append with ErrClosed. Close holds no enqueue
+// open any more, so the queue only shrinks.
+func (l *Log) drain() {
+	if l.carry != nil {
+		l.finish(l.carry, fmt.Errorf("%w", backend.ErrClosed))
+		l.carry = nil
+	}
+	for {
+		select {
+		case p := <-l.reqs:
+			l.finish(p, fmt.Errorf("%w", backend.ErrClosed))
+		default:
+			return
+		}
+	}
+}
+
+func (l *Log) finish(p *pending, err error) {
+	p.err = err
+	close(p.done)
+}
+
+// commit sequences a group, writes it in one batch and publishes it.
+func (l *Log) commit(group []*pending) {
+	if err := l.Failed(); err != nil {
+		for _, p := range group {
+			l.finish(p, fmt.Errorf("%w: an earlier commit failed: %w", logstore.ErrFailed, err))
+		}
+		return
+	}
+	b := l.kv.NewBatch()
+	defer b.Close()
+	s := newSequencer(l, l.head.Load(), l.cfg.Now().UTC())
+	accepted := make([]*pending, 0, len(group))
+	for _, p := range group {
+		if err := checkCtx(p.ctx); err != nil {
+			l.finish(p, err)
+			continue
+		}
+		res, retry, err := s.add(p.req, b)
+		switch {
+		case err != nil:
+			l.finish(p, err)
+		case retry:
+			p.res = res
+			l.finish(p, nil)
+		default:
+			p.res = res
+			accepted = append(accepted, p)
+		}
+	}
+	if len(accepted) == 0 {
+		return
+	}
+	if err := b.Commit(l.cfg.Sync); err != nil {
+		// The batch may or may not be on disk: stop, and let a reopen find
+		// out. Never retry the sync as if it had worked.
+		l.failed.Store(&err)
+		for _, p := range accepted {
+			l.finish(p, fmt.Errorf("%w: commit failed: %w", logstore.ErrFailed, err))
+		}
+		return
+	}
+	l.head.Store(s.head)
+	for stream, st := range s.streams {
+		l.versions.put(stream, st.version)
+	}
+	if l.cfg.OnCommit != nil {
+		l.cfg.OnCommit(s.records)
+	}
+	for _, p := range accepted {
+		l.finish(p, nil)
+	}
+}
+
+// encode writes one record and its index entries into b.
+func (l *Log) encode(b backend.Batch, r *logstore.Record) {
+	rec := record.Record{
+		Offset: r.Offset, Stream: r.Stream, Version: r.Version, Time: r.Time.UnixNano(),
+		ID: r.ID, Type: r.Type, Metadata: r.Metadata, Data: r.Data,
+	}
+	l.buf = record.Append(l.buf[:0], &rec)
+	b.Set(record.LogKey(r.Offset), l.buf)
+	b.Set(record.StreamKey(r.Stream, r.Version), record.Uint64(r.Offset))
+	if r.ID != "" {
+		b.Set(record.IDKey(r.Stream, r.ID), record.Uint64(r.Version))
+	}
+}

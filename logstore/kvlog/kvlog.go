@@ -1,0 +1,208 @@
+// Package kvlog implements logstore.Log over an ordered key-value engine
+// (package backend): one goroutine sequences appends, checks expected
+// versions and commits them in groups, and the records and stream indexes
+// are laid out as package internal/record documents.
+package kvlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/record"
+	"github.com/durablelog/eventstore/logstore"
+)
+
+// Defaults for the group-commit bounds of logstore.Config.
+const (
+	DefaultMaxBatchEvents = 8192
+	DefaultMaxBatchBytes  = 16 << 20
+)
+
+// writesPerEvent is the most engine writes one event takes: the record, the
+// stream index entry and the id index entry.
+const writesPerEvent = 3
+
+// queueDepth is how many appends may wait for the committer.
+const queueDepth = 4096
+
+// Log is a logstore.Log over a backend.KV.
+type Log struct {
+	kv  backend.KV
+	cfg logstore.Config
+
+	head atomic.Uint64 // last published offset
+
+	// mu orders Close after running reads and enqueues: they hold it for
+	// reading, Close for writing.
+	mu     sync.RWMutex
+	closed bool
+
+	reqs chan *pending
+	quit chan struct{} // closed by Close: the committer drains and exits
+	done chan struct{} // closed when the committer has exited
+
+	failed atomic.Pointer[error] // the commit error that stopped the log
+
+	// The engine's hard limits on one batch (backend.BatchLimiter); 0 when
+	// it has none.
+	limitBytes, limitEvents int
+
+	// Owned by the committer goroutine.
+	versions versionCache
+	carry    *pending
+	buf      []byte
+}
+
+var _ logstore.Log = (*Log)(nil)
+
+// Open starts a log over kv, which it owns from now on: Close closes it. Open
+// finds the head from the last record, whose checksum it checks, and creates
+// the layout's format key in an empty store.
+func Open(kv backend.KV, cfg logstore.Config) (*Log, error) {
+	if cfg.MaxBatchEvents <= 0 {
+		cfg.MaxBatchEvents = DefaultMaxBatchEvents
+	}
+	if cfg.MaxBatchBytes <= 0 {
+		cfg.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	l := &Log{
+		kv:       kv,
+		cfg:      cfg,
+		reqs:     make(chan *pending, queueDepth),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+		versions: newVersionCache(1 << 16),
+	}
+	if bl, ok := kv.(backend.BatchLimiter); ok {
+		// Each event takes up to writesPerEvent writes; keep one spare
+		// for the engine's own bookkeeping.
+		l.limitBytes = int(min(bl.MaxBatchSize()-64, 1<<40)) // room for the engine's commit marker
+		l.limitEvents = int(min((bl.MaxBatchCount()-1)/writesPerEvent, 1<<30))
+		l.cfg.MaxBatchBytes = min(l.cfg.MaxBatchBytes, l.limitBytes)
+		l.cfg.MaxBatchEvents = min(l.cfg.MaxBatchEvents, l.limitEvents)
+	}
+	head, err := l.recoverHead()
+	if err != nil {
+		return nil, err
+	}
+	l.head.Store(head)
+	go l.run()
+	return l, nil
+}
+
+func (l *Log) recoverHead() (uint64, error) {
+	format, found, err := l.kv.Get(record.FormatKey)
+	if err != nil {
+		return 0, fmt.Errorf("read the layout version: %w", err)
+	}
+	head, err := l.lastOffset()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case !found && head == 0:
+		b := l.kv.NewBatch()
+		defer b.Close()
+		b.Set(record.FormatKey, []byte{record.LayoutVersion})
+		if err := b.Commit(true); err != nil {
+			return 0, fmt.Errorf("write the layout version: %w", err)
+		}
+	case !found:
+		return 0, &logstore.CorruptError{Where: "meta key \"format\"", Err: fmt.Errorf("%w: the log has records but no layout version", backend.ErrCorrupt)}
+	case len(format) != 1 || format[0] == 0:
+		return 0, &logstore.CorruptError{Where: "meta key \"format\"", Err: fmt.Errorf("%w: malformed layout version %x", backend.ErrCorrupt, format)}
+	case format[0] > record.LayoutVersion:
+		return 0, fmt.Errorf("the store uses layout version %d, this build reads up to %d: upgrade eventstore", format[0], record.LayoutVersion)
+	}
+	return head, nil
+}
+
+// lastOffset reads the largest log key and checks its record.
+func (l *Log) lastOffset() (uint64, error) {
+	it, err := l.kv.NewIterator(backend.IterOptions{Lower: []byte{record.PrefixLog}, Upper: []byte{record.PrefixLog + 1}, Reverse: true})
+	if err != nil {
+		return 0, fmt.Errorf("find the head: %w", err)
+	}
+	defer it.Close()
+	if !it.Next() {
+		if err := it.Err(); err != nil {
+			return 0, fmt.Errorf("find the head: %w", err)
+		}
+		return 0, nil
+	}
+	off, err := record.ParseLogKey(it.Key())
+	if err != nil {
+		return 0, &logstore.CorruptError{Where: record.Describe(it.Key()), Err: err}
+	}
+	rec, err := record.Decode(it.Value())
+	if err == nil && rec.Offset != off {
+		err = fmt.Errorf("%w: record holds offset %d", backend.ErrCorrupt, rec.Offset)
+	}
+	if err != nil {
+		return 0, &logstore.CorruptError{Where: fmt.Sprintf("log offset %d (the head)", off), Offset: off, Err: err}
+	}
+	return off, nil
+}
+
+// Head returns the last published offset.
+func (l *Log) Head() uint64 { return l.head.Load() }
+
+// Failed returns the commit error that stopped the log, or nil.
+func (l *Log) Failed() error {
+	if p := l.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// KV returns the engine the log runs on, for optional capabilities such as
+// backend.Checkpointer. The caller must not write to it.
+func (l *Log) KV() backend.KV { return l.kv }
+
+// rlock takes the read side of mu, failing when the log is closed.
+func (l *Log) rlock() error {
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return fmt.Errorf("%w", backend.ErrClosed)
+	}
+	return nil
+}
+
+// Close stops the log and closes the engine.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return fmt.Errorf("%w", backend.ErrClosed)
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.quit)
+	<-l.done
+	var errs []error
+	if !l.cfg.Sync && l.Failed() == nil {
+		if err := l.kv.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("sync on close: %w", err))
+		}
+	}
+	if err := l.kv.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close the engine: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func checkCtx(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}

@@ -1,0 +1,222 @@
+package kvlog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/record"
+	"github.com/durablelog/eventstore/logstore"
+)
+
+// ctxCheckEvery is how many records a read handles between context checks.
+const ctxCheckEvery = 64
+
+func decodeAt(off uint64, val []byte) (logstore.Record, error) {
+	r, err := record.Decode(val)
+	if err == nil && r.Offset != off {
+		err = fmt.Errorf("%w: record under offset %d holds offset %d", backend.ErrCorrupt, off, r.Offset)
+	}
+	if err != nil {
+		return logstore.Record{}, &logstore.CorruptError{Where: fmt.Sprintf("log offset %d", off), Offset: off, Err: err}
+	}
+	return logstore.Record{
+		Event:  logstore.Event{ID: r.ID, Type: r.Type, Data: r.Data, Metadata: r.Metadata},
+		Stream: r.Stream, Offset: r.Offset, Version: r.Version, Time: time.Unix(0, r.Time).UTC(),
+	}, nil
+}
+
+func missing(off uint64) error {
+	return &logstore.CorruptError{Where: fmt.Sprintf("log offset %d", off), Offset: off,
+		Err: fmt.Errorf("%w: record missing below the head", backend.ErrCorrupt)}
+}
+
+// ReadLog implements logstore.Log.
+func (l *Log) ReadLog(ctx context.Context, from uint64, limit, maxBytes int) ([]logstore.Record, error) {
+	if err := l.rlock(); err != nil {
+		return nil, err
+	}
+	defer l.mu.RUnlock()
+	head := l.head.Load()
+	from = max(from, 1)
+	if from > head {
+		return nil, checkCtx(ctx)
+	}
+	last := head
+	if limit > 0 && uint64(limit) <= head-from {
+		last = from + uint64(limit) - 1
+	}
+	lower, upper := record.LogBounds(from, last)
+	it, err := l.kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []logstore.Record
+	next, size := from, 0
+	for it.Next() {
+		if len(out)%ctxCheckEvery == 0 {
+			if err := checkCtx(ctx); err != nil {
+				return nil, err
+			}
+		}
+		off, err := record.ParseLogKey(it.Key())
+		if err != nil {
+			return nil, &logstore.CorruptError{Where: record.Describe(it.Key()), Err: err}
+		}
+		if off != next {
+			return nil, missing(next)
+		}
+		r, err := decodeAt(off, it.Value())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+		next++
+		if size += len(it.Value()); maxBytes > 0 && size >= maxBytes {
+			return out, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("read the log at offset %d: %w", next, err)
+	}
+	if next <= last {
+		return nil, missing(next)
+	}
+	return out, nil
+}
+
+// ReadStream implements logstore.Log.
+func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit, maxBytes int) ([]logstore.Record, error) {
+	if err := l.rlock(); err != nil {
+		return nil, err
+	}
+	defer l.mu.RUnlock()
+	head := l.head.Load()
+	from = max(from, 1)
+	lower, upper := record.StreamBounds(stream, from)
+	it, err := l.kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []logstore.Record
+	next, size := from, 0
+	for it.Next() {
+		if len(out)%ctxCheckEvery == 0 {
+			if err := checkCtx(ctx); err != nil {
+				return nil, err
+			}
+		}
+		where := fmt.Sprintf("index of stream %q version %d", stream, next)
+		_, v, err := record.ParseStreamKey(it.Key())
+		if err != nil {
+			return nil, &logstore.CorruptError{Where: where, Err: err}
+		}
+		if v != next {
+			return nil, &logstore.CorruptError{Where: where, Err: fmt.Errorf("%w: index entry missing (next entry is version %d)", backend.ErrCorrupt, v)}
+		}
+		off, err := record.ParseUint64(it.Value(), where)
+		if err != nil {
+			return nil, &logstore.CorruptError{Where: where, Err: err}
+		}
+		if off > head {
+			break // committed after this read began; not yet published
+		}
+		r, err := l.getRecord(off)
+		if err != nil {
+			return nil, err
+		}
+		if r.Stream != stream || r.Version != v {
+			return nil, &logstore.CorruptError{Where: where, Offset: off, Err: fmt.Errorf("%w: index points at offset %d, which holds stream %q version %d", backend.ErrCorrupt, off, r.Stream, r.Version)}
+		}
+		out = append(out, r)
+		next++
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		if size += len(r.Data); maxBytes > 0 && size >= maxBytes {
+			break
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("read stream %q at version %d: %w", stream, next, err)
+	}
+	return out, nil
+}
+
+// getRecord reads and checks the record at off.
+func (l *Log) getRecord(off uint64) (logstore.Record, error) {
+	val, found, err := l.kv.Get(record.LogKey(off))
+	if err != nil {
+		return logstore.Record{}, fmt.Errorf("read log offset %d: %w", off, err)
+	}
+	if !found {
+		return logstore.Record{}, missing(off)
+	}
+	return decodeAt(off, val)
+}
+
+// getVersion reads version v of stream through the index.
+func (l *Log) getVersion(stream string, v uint64) (logstore.Record, error) {
+	where := fmt.Sprintf("index of stream %q version %d", stream, v)
+	val, found, err := l.kv.Get(record.StreamKey(stream, v))
+	if err != nil {
+		return logstore.Record{}, fmt.Errorf("read %s: %w", where, err)
+	}
+	if !found {
+		return logstore.Record{}, &logstore.CorruptError{Where: where, Err: fmt.Errorf("%w: index entry missing below the stream's version", backend.ErrCorrupt)}
+	}
+	off, err := record.ParseUint64(val, where)
+	if err != nil {
+		return logstore.Record{}, &logstore.CorruptError{Where: where, Err: err}
+	}
+	r, err := l.getRecord(off)
+	if err != nil {
+		return logstore.Record{}, err
+	}
+	if r.Stream != stream || r.Version != v {
+		return logstore.Record{}, &logstore.CorruptError{Where: where, Offset: off, Err: fmt.Errorf("%w: index points at offset %d, which holds stream %q version %d", backend.ErrCorrupt, off, r.Stream, r.Version)}
+	}
+	return r, nil
+}
+
+// lastVersion returns the stream's last version whose offset is at most head.
+func (l *Log) lastVersion(stream string, head uint64) (uint64, error) {
+	lower, upper := record.StreamBounds(stream, 0)
+	it, err := l.kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper, Reverse: true})
+	if err != nil {
+		return 0, fmt.Errorf("read the version of stream %q: %w", stream, err)
+	}
+	defer it.Close()
+	for it.Next() {
+		_, v, err := record.ParseStreamKey(it.Key())
+		if err != nil {
+			return 0, &logstore.CorruptError{Where: fmt.Sprintf("index of stream %q", stream), Err: err}
+		}
+		off, err := record.ParseUint64(it.Value(), record.Describe(it.Key()))
+		if err != nil {
+			return 0, &logstore.CorruptError{Where: fmt.Sprintf("index of stream %q version %d", stream, v), Err: err}
+		}
+		if off <= head {
+			return v, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return 0, fmt.Errorf("read the version of stream %q: %w", stream, err)
+	}
+	return 0, nil
+}
+
+// StreamVersion implements logstore.Log.
+func (l *Log) StreamVersion(ctx context.Context, stream string) (uint64, error) {
+	if err := checkCtx(ctx); err != nil {
+		return 0, err
+	}
+	if err := l.rlock(); err != nil {
+		return 0, err
+	}
+	defer l.mu.RUnlock()
+	return l.lastVersion(stream, l.head.Load())
+}

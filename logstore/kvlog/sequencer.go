@@ -1,0 +1,168 @@
+package kvlog
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/record"
+	"github.com/durablelog/eventstore/logstore"
+)
+
+// sequencer assigns offsets and versions to the appends of one group and
+// checks them against the committed state plus the group's earlier appends.
+type sequencer struct {
+	l       *Log
+	head    uint64
+	now     time.Time
+	streams map[string]*streamState
+	records []logstore.Record
+}
+
+// streamState is a stream touched by the group.
+type streamState struct {
+	base    uint64            // committed version before the group
+	version uint64            // version including the group's appends
+	added   []addedEvent      // events the group added, versions base+1...
+	ids     map[string]uint64 // ids the group added -> version
+}
+
+type addedEvent struct {
+	offset uint64
+	id     string
+}
+
+func newSequencer(l *Log, head uint64, now time.Time) *sequencer {
+	return &sequencer{l: l, head: head, now: now, streams: map[string]*streamState{}}
+}
+
+func (s *sequencer) stream(name string) (*streamState, error) {
+	if st := s.streams[name]; st != nil {
+		return st, nil
+	}
+	v, ok := s.l.versions.get(name)
+	if !ok {
+		var err error
+		if v, err = s.l.lastVersion(name, s.head); err != nil {
+			return nil, err
+		}
+	}
+	st := &streamState{base: v, version: v}
+	s.streams[name] = st
+	return st, nil
+}
+
+// add checks req and, when it passes, assigns its offsets and writes it into
+// b. retry reports a recognised retry of a committed append, whose original
+// result is returned and which writes nothing.
+func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logstore.AppendResult, retry bool, err error) {
+	st, err := s.stream(req.Stream)
+	if err != nil {
+		return res, false, err
+	}
+	if !matches(req.Expected, st.version) {
+		if res, ok, err := s.retryOf(req, st); err != nil || ok {
+			return res, ok, err
+		}
+		return res, false, &logstore.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: st.version}
+	}
+	for _, e := range req.Events {
+		if e.ID == "" {
+			continue
+		}
+		v, found, err := s.idVersion(req.Stream, st, e.ID)
+		if err != nil {
+			return res, false, err
+		}
+		if found {
+			return res, false, fmt.Errorf("%w: id %q of stream %q is used by version %d", logstore.ErrDuplicateID, e.ID, req.Stream, v)
+		}
+	}
+	res.First = s.head + 1
+	for _, e := range req.Events {
+		s.head++
+		st.version++
+		r := logstore.Record{Event: e, Stream: req.Stream, Offset: s.head, Version: st.version, Time: s.now}
+		s.l.encode(b, &r)
+		s.records = append(s.records, r)
+		st.added = append(st.added, addedEvent{offset: s.head, id: e.ID})
+		if e.ID != "" {
+			if st.ids == nil {
+				st.ids = map[string]uint64{}
+			}
+			st.ids[e.ID] = st.version
+		}
+	}
+	res.Last, res.Version = s.head, st.version
+	return res, false, nil
+}
+
+func matches(expected int64, version uint64) bool {
+	switch {
+	case expected == logstore.ExpectAny:
+		return true
+	case expected == logstore.ExpectExists:
+		return version > 0
+	default:
+		return expected >= 0 && uint64(expected) == version
+	}
+}
+
+// retryOf recognises a retry: an exact expected version, every event with an
+// id, and the stream's events right after that version carrying the same ids
+// in the same order.
+func (s *sequencer) retryOf(req logstore.AppendRequest, st *streamState) (logstore.AppendResult, bool, error) {
+	var res logstore.AppendResult
+	if req.Expected < 0 || uint64(req.Expected)+uint64(len(req.Events)) > st.version {
+		return res, false, nil
+	}
+	for _, e := range req.Events {
+		if e.ID == "" {
+			return res, false, nil
+		}
+	}
+	for i, e := range req.Events {
+		v := uint64(req.Expected) + uint64(i) + 1
+		off, id, err := s.eventAt(req.Stream, st, v)
+		if err != nil {
+			return res, false, err
+		}
+		if id != e.ID {
+			return res, false, nil
+		}
+		if i == 0 {
+			res.First = off
+		}
+		res.Last = off
+	}
+	res.Version = uint64(req.Expected) + uint64(len(req.Events))
+	return res, true, nil
+}
+
+// eventAt returns the offset and id of version v of the stream.
+func (s *sequencer) eventAt(stream string, st *streamState, v uint64) (uint64, string, error) {
+	if v > st.base {
+		a := st.added[v-st.base-1]
+		return a.offset, a.id, nil
+	}
+	rec, err := s.l.getVersion(stream, v)
+	if err != nil {
+		return 0, "", err
+	}
+	return rec.Offset, rec.ID, nil
+}
+
+func (s *sequencer) idVersion(stream string, st *streamState, id string) (uint64, bool, error) {
+	if v, ok := st.ids[id]; ok {
+		return v, true, nil
+	}
+	val, found, err := s.l.kv.Get(record.IDKey(stream, id))
+	if err != nil || !found {
+		return 0, false, err
+	}
+	v, err := record.ParseUint64(val, record.Describe(record.IDKey(stream, id)))
+	if err != nil {
+		return 0, false, &logstore.CorruptError{Where: fmt.Sprintf("id index of stream %q id %q", stream, id), Err: err}
+	}
+	return v, true, nil
+}

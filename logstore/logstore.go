@@ -1,0 +1,134 @@
+// Package logstore defines the sequenced log that the event store runs on:
+// the seam between the layers that every store shares (input checks,
+// subscriptions, snapshots, recovery, the CLI) and the part that assigns
+// offsets and versions and makes appends durable.
+//
+// Applications do not use this package; they use package eventstore.
+//
+// The implementation in this module, package logstore/kvlog, sequences appends
+// itself over an ordered key-value engine (package backend): it runs group
+// commit, checks expected versions and writes the checksummed records and the
+// stream indexes. A database that sequences appends itself, such as
+// PostgreSQL shared by several writers, implements Log directly, and
+// everything above the seam works on it unchanged.
+package logstore
+
+import (
+	"context"
+	"time"
+)
+
+// Event is an event to append, already checked by the event store: the
+// stream name, type, data size and ids are valid.
+type Event struct {
+	ID       string
+	Type     string
+	Data     []byte
+	Metadata map[string]string
+}
+
+// Record is a committed event.
+type Record struct {
+	Event
+	Stream  string
+	Offset  uint64
+	Version uint64
+	Time    time.Time
+}
+
+// Expected-version values of AppendRequest.Expected; n > 0 means the stream's
+// version must be exactly n.
+const (
+	ExpectAny    int64 = -1
+	ExpectExists int64 = -2
+	ExpectEmpty  int64 = 0
+)
+
+// AppendRequest is one atomic append to one stream.
+type AppendRequest struct {
+	Stream   string
+	Expected int64
+	Events   []Event
+}
+
+// AppendResult tells where an append landed.
+type AppendResult struct {
+	First, Last uint64 // offsets of the first and last event
+	Version     uint64 // the stream's version after the append
+}
+
+// Log is a durable, totally ordered log of events grouped in streams.
+//
+// All methods may be called concurrently. After Close, every method returns an
+// error wrapping backend.ErrClosed.
+type Log interface {
+	// Append commits req atomically and returns once it is durable in the
+	// configured mode (see Config.Sync), or with an error, in which case
+	// nothing of req was acknowledged. Offsets are assigned in commit order
+	// and are dense from 1.
+	//
+	// A version mismatch returns a *ConflictError and writes nothing, unless
+	// the request is a retry of a committed append (Expected >= 0, every
+	// event has an id, and the events after version Expected carry the same
+	// ids in the same order): then Append returns that append's result and
+	// writes nothing. An id already used in the stream otherwise fails with
+	// an error wrapping ErrDuplicateID.
+	//
+	// The context is honoured until the request joins a commit; after that
+	// Append waits for the commit.
+	Append(ctx context.Context, req AppendRequest) (AppendResult, error)
+
+	// Head returns the offset of the last committed and published record.
+	Head() uint64
+
+	// ReadLog returns the records from offset from (inclusive) on, at most
+	// limit records (limit > 0) and about maxBytes of data (the first record
+	// is always returned), never past Head at the time of the call.
+	ReadLog(ctx context.Context, from uint64, limit, maxBytes int) ([]Record, error)
+
+	// ReadStream returns the records of stream from version from
+	// (inclusive) on, with the same limits as ReadLog.
+	ReadStream(ctx context.Context, stream string, from uint64, limit, maxBytes int) ([]Record, error)
+
+	// StreamVersion returns the stream's current version, 0 when it is empty.
+	StreamVersion(ctx context.Context, stream string) (uint64, error)
+
+	// Verify checks every record and index entry; see VerifyReport. Progress,
+	// if not nil, is called now and then with the offset reached.
+	Verify(ctx context.Context, progress func(offset uint64)) (VerifyReport, error)
+
+	// Close stops accepting appends, fails queued ones with ErrClosed,
+	// waits for the commit in flight and for running reads, and closes the
+	// storage. A second Close returns an error wrapping ErrClosed.
+	Close() error
+}
+
+// VerifyReport summarises a Verify scan.
+type VerifyReport struct {
+	Head         uint64 // last offset checked
+	Records      uint64 // log records checked, checksum included
+	Streams      uint64 // distinct streams
+	IndexEntries uint64 // stream-index entries checked against the log
+	IDs          uint64 // id-index entries checked
+	Bytes        uint64 // bytes of records read
+	Duration     time.Duration
+}
+
+// Config configures a Log implementation.
+type Config struct {
+	// Sync makes Append return only after the commit is on stable storage.
+	Sync bool
+
+	// OnCommit, if not nil, is called by the committing goroutine after
+	// each commit is durable and published, with its records in offset
+	// order, before the appends in it return. It must not call Append.
+	OnCommit func([]Record)
+
+	// MaxBatchEvents and MaxBatchBytes bound one group commit. A single
+	// append larger than the bounds is committed alone.
+	MaxBatchEvents int
+	MaxBatchBytes  int
+
+	// Now returns the commit time. The default is time.Now.
+	Now func() time.Time
+}

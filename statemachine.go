@@ -1,0 +1,312 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/durablelog/eventstore/internal/snapfile"
+	"github.com/durablelog/eventstore/logstore"
+)
+
+// Fingerprinter is an optional interface of a StateMachine: Fingerprint
+// returns a mark of the state's schema, such as "balances/v3", that is stored
+// in every snapshot. Recovery skips a snapshot whose fingerprint differs and
+// replays the events instead, so changing the mark is how a new release
+// discards snapshots it cannot read. At most 1024 bytes.
+type Fingerprinter interface {
+	Fingerprint() string
+}
+
+// ErrNoStateMachine is returned by Snapshot on a store opened without
+// WithStateMachine.
+var ErrNoStateMachine = errors.New("eventstore: no state machine: open the store WithStateMachine to take snapshots")
+
+const snapshotDirName = "snapshots"
+
+// defaultReadCost is the replay cost of reading and decoding one event that
+// Adaptive assumes until a recovery has measured it.
+const defaultReadCost = 2 * time.Microsecond
+
+// stateMachine applies committed records to the caller's StateMachine and
+// takes its snapshots.
+type stateMachine struct {
+	s           *Store
+	sm          StateMachine
+	policy      SnapshotPolicy
+	fingerprint string
+	dir         string
+	retention   int
+	hooks       snapfile.Hooks
+
+	// mu orders Apply and Snapshot(w): held while either runs.
+	mu             sync.Mutex
+	stopped        bool   // Apply failed: apply nothing more
+	applied        Offset // last applied offset
+	last           Offset // offset of the last snapshot taken or restored
+	eventsSince    uint64
+	bytesSince     uint64
+	applyTimeSince time.Duration
+	readPerEvent   time.Duration
+	closed         bool                 // no snapshot may start
+	queue          chan pendingSnapshot // to the background writer; nil until the first
+
+	bg sync.WaitGroup
+
+	statusMu sync.Mutex
+	status   SnapshotStatus
+}
+
+// SnapshotStatus reports the store's snapshot activity since Open.
+type SnapshotStatus struct {
+	// Last is the offset of the newest durable snapshot, 0 when none.
+	Last Offset
+	// Taken and Failed count snapshots written and failed since Open.
+	Taken, Failed uint64
+	// LastError is the last failure, nil when the last attempt succeeded.
+	LastError error
+}
+
+func newStateMachine(s *Store, sm StateMachine) *stateMachine {
+	m := &stateMachine{
+		s: s, sm: sm, policy: s.opts.policy, dir: filepath.Join(s.dir, snapshotDirName),
+		retention: s.opts.retention, readPerEvent: defaultReadCost, hooks: s.opts.snapshotHooks,
+	}
+	if m.policy == nil {
+		m.policy = EveryN(DefaultSnapshotEvery)
+	}
+	if m.retention <= 0 {
+		m.retention = DefaultSnapshotRetention
+	}
+	if f, ok := sm.(Fingerprinter); ok {
+		m.fingerprint = f.Fingerprint()
+	}
+	return m
+}
+
+func (m *stateMachine) stats(closing bool) SnapshotStats {
+	return SnapshotStats{
+		Head: m.applied, LastSnapshot: m.last, EventsSince: m.eventsSince, BytesSince: m.bytesSince,
+		ApplyTimeSince:  m.applyTimeSince,
+		EstimatedReplay: m.applyTimeSince + time.Duration(m.eventsSince)*m.readPerEvent,
+		Closing:         closing,
+	}
+}
+
+// apply applies one record; the caller holds mu.
+func (m *stateMachine) apply(r Record) error {
+	t := time.Now()
+	err := m.sm.Apply(r)
+	m.applyTimeSince += time.Since(t)
+	if err != nil {
+		return err
+	}
+	m.applied = r.Offset
+	m.eventsSince++
+	m.bytesSince += uint64(len(r.Data))
+	return nil
+}
+
+// applyCommitted runs on the committing goroutine after each commit.
+func (m *stateMachine) applyCommitted(recs []logstore.Record) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		return
+	}
+	for _, lr := range recs {
+		r := toRecord(lr)
+		if err := m.apply(r); err != nil {
+			m.stopped = true
+			m.s.fail(r.Offset, fmt.Errorf("%w: %w: Apply of offset %d (stream %q version %d) returned: %w; the events are durable; reopen the store to rebuild the state",
+				ErrFailed, ErrStateMachine, r.Offset, r.Stream, r.Version, err))
+			return
+		}
+	}
+	if m.policy.ShouldSnapshot(m.stats(false)) {
+		m.snapshotLocked(false)
+	}
+}
+
+// snapshotQueue bounds the snapshots written but not yet durable. A trigger
+// that finds the queue full is skipped; the next one tries again.
+const snapshotQueue = 4
+
+// pendingSnapshot is a snapshot whose content is written and which waits for
+// the background writer to make it durable.
+type pendingSnapshot struct {
+	w      *snapfile.Writer
+	offset Offset
+	out    chan error
+}
+
+// snapshotLocked takes a snapshot of the state at m.applied: Snapshot(w)
+// runs now, in line with Apply, and writes to a temporary file; the fsync,
+// rename and pruning run on a background goroutine, in order. Without wait,
+// a full queue skips the snapshot. It returns a channel that yields the
+// outcome; the caller holds mu.
+func (m *stateMachine) snapshotLocked(wait bool) <-chan error {
+	out := make(chan error, 1)
+	switch {
+	case m.closed:
+		out <- fmt.Errorf("%w: no snapshot after Close", ErrClosed)
+		return out
+	case m.applied == 0 || m.applied == m.last:
+		if wait && m.queue != nil {
+			// Wait for the snapshots in the queue: a barrier yields the
+			// outcome of the last of them.
+			m.queue <- pendingSnapshot{out: out}
+			return out
+		}
+		out <- nil
+		return out
+	case !wait && m.queue != nil && len(m.queue) == cap(m.queue):
+		m.s.logger.Debug("eventstore: snapshot skipped: earlier snapshots are still being written", "offset", uint64(m.applied))
+		out <- nil
+		return out
+	}
+	offset := m.applied
+	w, err := m.write(offset)
+	m.eventsSince, m.bytesSince, m.applyTimeSince = 0, 0, 0
+	if err != nil {
+		m.record(0, err)
+		out <- err
+		return out
+	}
+	m.last = offset
+	if m.queue == nil {
+		m.queue = make(chan pendingSnapshot, snapshotQueue)
+		m.bg.Go(m.writer)
+	}
+	m.queue <- pendingSnapshot{w: w, offset: offset, out: out}
+	return out
+}
+
+// writer makes queued snapshots durable, one at a time, and prunes.
+func (m *stateMachine) writer() {
+	for p := range m.queue {
+		if p.w == nil {
+			m.statusMu.Lock()
+			p.out <- m.status.LastError
+			m.statusMu.Unlock()
+			continue
+		}
+		path, err := p.w.Commit(m.hooks)
+		if err == nil {
+			err = m.prune()
+		}
+		if err != nil {
+			err = fmt.Errorf("eventstore: snapshot at offset %d: %w", p.offset, err)
+		} else {
+			m.s.logger.Debug("eventstore: snapshot written", "offset", uint64(p.offset), "file", path)
+		}
+		m.record(p.offset, err)
+		p.out <- err
+	}
+}
+
+func (m *stateMachine) write(offset Offset) (*snapfile.Writer, error) {
+	if err := os.MkdirAll(m.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("eventstore: create %s: %w", m.dir, err)
+	}
+	w, err := snapfile.Create(m.dir, uint64(offset), m.fingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: snapshot at offset %d: %w", offset, err)
+	}
+	if err := m.sm.Snapshot(w); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("eventstore: snapshot at offset %d: the state machine's Snapshot returned: %w", offset, err)
+	}
+	if err := w.Flush(); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("eventstore: snapshot at offset %d: %w", offset, err)
+	}
+	return w, nil
+}
+
+func (m *stateMachine) record(offset Offset, err error) {
+	m.statusMu.Lock()
+	defer m.statusMu.Unlock()
+	m.status.LastError = err
+	if err != nil {
+		m.status.Failed++
+		m.s.logger.Error("eventstore: snapshot failed; appends go on, the next trigger tries again", "err", err)
+		return
+	}
+	m.status.Taken++
+	m.status.Last = max(m.status.Last, offset)
+}
+
+// prune removes all but the newest retention snapshots.
+func (m *stateMachine) prune() error {
+	list, err := snapfile.List(m.dir)
+	if err != nil {
+		return err
+	}
+	for i := m.retention; i < len(list); i++ {
+		if err := os.Remove(list[i].Path); err != nil {
+			return fmt.Errorf("prune snapshot %s: %w", list[i].Path, err)
+		}
+	}
+	return nil
+}
+
+// close takes the closing snapshot if the policy asks for one and waits for
+// the background writer. The log is closed: no Apply runs any more.
+func (m *stateMachine) close() error {
+	m.mu.Lock()
+	var ch <-chan error
+	if !m.stopped && m.policy.ShouldSnapshot(m.stats(true)) {
+		ch = m.snapshotLocked(true)
+	}
+	m.closed = true
+	if m.queue != nil {
+		close(m.queue)
+	}
+	m.mu.Unlock()
+	var err error
+	if ch != nil {
+		err = <-ch
+	}
+	m.bg.Wait()
+	return err
+}
+
+// Snapshot takes a snapshot of the state machine now and returns once it is
+// durable. It fails with ErrNoStateMachine without one. Appends wait only
+// while the state machine's Snapshot method runs.
+func (s *Store) Snapshot(ctx context.Context) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if s.sm == nil {
+		return ErrNoStateMachine
+	}
+	if f := s.failure(); f != nil {
+		return f.err
+	}
+	s.sm.mu.Lock()
+	ch := s.sm.snapshotLocked(true)
+	s.sm.mu.Unlock()
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// SnapshotStatus reports the snapshots taken and failed since Open. Without
+// a state machine it is the zero value.
+func (s *Store) SnapshotStatus() SnapshotStatus {
+	if s.sm == nil {
+		return SnapshotStatus{}
+	}
+	s.sm.statusMu.Lock()
+	defer s.sm.statusMu.Unlock()
+	return s.sm.status
+}

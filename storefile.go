@@ -1,0 +1,76 @@
+package eventstore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/durablelog/eventstore/internal/fsutil"
+)
+
+// The directory layout:
+//
+//	dir/LOCK        the owner lock
+//	dir/STORE       what the directory holds: format and engine name
+//	dir/engine/     the engine's files
+//	dir/snapshots/  state-machine snapshots
+const (
+	storeFileName = "STORE"
+	engineDirName = "engine"
+	storeFormat   = 1
+)
+
+// storeFile is the content of dir/STORE.
+type storeFile struct {
+	Format  int       `json:"format"`
+	Backend string    `json:"backend"`
+	Created time.Time `json:"created"`
+}
+
+// readStoreFile returns the directory's STORE file, or found=false when
+// there is none.
+func readStoreFile(dir string) (sf storeFile, found bool, err error) {
+	path := filepath.Join(dir, storeFileName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return sf, false, nil
+	}
+	if err != nil {
+		return sf, false, fmt.Errorf("eventstore: read %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &sf); err != nil || sf.Backend == "" || sf.Format <= 0 {
+		return sf, false, fmt.Errorf("%w: %s is damaged (%q); it names the engine of the store, restore it from a backup or write {\"format\":1,\"backend\":\"NAME\"}", ErrCorrupt, path, b)
+	}
+	if sf.Format > storeFormat {
+		return sf, false, fmt.Errorf("eventstore: %s has format %d, this build reads up to %d: upgrade eventstore", path, sf.Format, storeFormat)
+	}
+	return sf, true, nil
+}
+
+// createStoreFile records a new store's engine, after checking that the
+// directory holds nothing else that is not ours.
+func createStoreFile(dir, backendName string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("eventstore: read %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		switch e.Name() {
+		case "LOCK", engineDirName, snapshotDirName:
+		default:
+			return fmt.Errorf("eventstore: %s is not empty and holds no store (found %q): open an empty or new directory", dir, e.Name())
+		}
+	}
+	b, err := json.Marshal(storeFile{Format: storeFormat, Backend: backendName, Created: time.Now().UTC()})
+	if err != nil {
+		return fmt.Errorf("eventstore: encode %s: %w", storeFileName, err)
+	}
+	if err := fsutil.WriteFileAtomic(filepath.Join(dir, storeFileName), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("eventstore: %w", err)
+	}
+	return nil
+}

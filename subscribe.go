@@ -1,0 +1,49 @@
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"iter"
+)
+
+// Subscribe iterates the log from offset from (inclusive): first the
+// records already committed, then each new commit as it is published, with
+// no gap and no duplicate. In Sync mode a record is published only once it is
+// durable. The iteration ends without an error when ctx is done, and with
+// ErrClosed when the store closes. Memory stays bounded however far behind
+// the subscriber is: it reads in chunks.
+func (s *Store) Subscribe(ctx context.Context, from Offset) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		next := max(from, 1)
+		for {
+			// Take the wake-up channel before reading, so that a commit
+			// published after the read is never missed.
+			changed := s.changed()
+			chunk, err := s.readLogChunk(ctx, next, chunkRecords)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				yield(Record{}, err)
+				return
+			}
+			for _, r := range chunk {
+				if !yield(toRecord(r), nil) {
+					return
+				}
+				next = Offset(r.Offset) + 1
+			}
+			if len(chunk) > 0 {
+				continue
+			}
+			select {
+			case <-changed:
+			case <-ctx.Done():
+				return
+			case <-s.done:
+				yield(Record{}, fmt.Errorf("%w: subscription ended at offset %d", ErrClosed, next))
+				return
+			}
+		}
+	}
+}
