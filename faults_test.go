@@ -97,7 +97,7 @@ func TestSyncOnCloseFailure(t *testing.T) {
 type countingState struct{ n int }
 
 func (c *countingState) Apply(eventstore.Record) error { c.n++; return nil }
-func (c *countingState) Snapshot(w io.Writer) error   { _, err := w.Write([]byte{byte(c.n)}); return err }
+func (c *countingState) Snapshot(w io.Writer) error    { _, err := w.Write([]byte{byte(c.n)}); return err }
 func (c *countingState) Restore(r io.Reader) error {
 	var b [1]byte
 	_, err := r.Read(b[:])

@@ -77,7 +77,9 @@ func TestFramingChecks(t *testing.T) {
 		"flags":    func(b []byte) []byte { b[5] = 1; return b },
 		"trailing": func(b []byte) []byte { return append(b, 0) },
 		"overrun":  func(b []byte) []byte { b[headerSize] = 0x7f; return b },
-		"varint":   func(b []byte) []byte { return append(b[:headerSize], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff) },
+		"varint": func(b []byte) []byte {
+			return append(b[:headerSize], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+		},
 	}
 	for name, mut := range cases {
 		_, err := Decode(reseal(mut(bytes.Clone(b))))
