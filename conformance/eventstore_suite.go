@@ -28,6 +28,7 @@ func RunEventStore(t *testing.T, h Harness) {
 		{"Integrity", integrityTests},
 		{"StateMachine", stateTests},
 		{"Snapshots", snapshotTests},
+		{"Import", importTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

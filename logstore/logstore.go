@@ -49,6 +49,9 @@ type AppendRequest struct {
 	Stream   string
 	Expected int64
 	Events   []Event
+	// Time, when not zero, is recorded as the events' time instead of the
+	// commit time. Imports use it to keep the original times.
+	Time time.Time
 }
 
 // AppendResult tells where an append landed.
@@ -77,6 +80,12 @@ type Log interface {
 	// The context is honoured until the request joins a commit; after that
 	// Append waits for the commit.
 	Append(ctx context.Context, req AppendRequest) (AppendResult, error)
+
+	// AppendBatch commits reqs, in order, atomically in one commit: either
+	// every request passes its check and all are written, or the call
+	// fails and writes nothing. It is the bulk path of imports and
+	// migrations; ordinary appends use Append and group commit.
+	AppendBatch(ctx context.Context, reqs []AppendRequest) ([]AppendResult, error)
 
 	// Head returns the offset of the last committed and published record.
 	Head() uint64

@@ -11,8 +11,10 @@ import (
 
 // pending is one append waiting for the committer.
 type pending struct {
-	ctx  context.Context
-	req  logstore.AppendRequest
+	ctx   context.Context
+	req   logstore.AppendRequest
+	batch []logstore.AppendRequest // AppendBatch: committed alone, all or nothing
+	ress  []logstore.AppendResult
 	size int // encoded bytes, about
 	res  logstore.AppendResult
 	err  error
@@ -37,6 +39,34 @@ func (l *Log) Append(ctx context.Context, req logstore.AppendRequest) (logstore.
 	}
 	<-p.done
 	return p.res, p.err
+}
+
+// AppendBatch implements logstore.Log.
+func (l *Log) AppendBatch(ctx context.Context, reqs []logstore.AppendRequest) ([]logstore.AppendResult, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
+	if err := l.Failed(); err != nil {
+		return nil, fmt.Errorf("%w: an earlier commit failed: %w", logstore.ErrFailed, err)
+	}
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	p := &pending{ctx: ctx, batch: reqs, done: make(chan struct{})}
+	events := 0
+	for _, r := range reqs {
+		p.size += requestSize(r)
+		events += len(r.Events)
+	}
+	if l.limitBytes > 0 && (p.size > l.limitBytes || events > l.limitEvents) {
+		return nil, fmt.Errorf("%w: a batch of %d events and %d bytes; the engine commits at most %d bytes and %d events at once",
+			logstore.ErrBatchTooLarge, events, p.size, l.limitBytes, l.limitEvents)
+	}
+	if err := l.enqueue(ctx, p); err != nil {
+		return nil, err
+	}
+	<-p.done
+	return p.ress, p.err
 }
 
 func (l *Log) enqueue(ctx context.Context, p *pending) error {
@@ -90,12 +120,16 @@ func (l *Log) run() {
 				return
 			}
 		}
+		if group[0].batch != nil {
+			l.commitBatch(group[0])
+			continue
+		}
 		events, size := len(group[0].req.Events), group[0].size
 	fill:
 		for events < l.cfg.MaxBatchEvents && size < l.cfg.MaxBatchBytes {
 			select {
 			case p := <-l.reqs:
-				if events+len(p.req.Events) > l.cfg.MaxBatchEvents || size+p.size > l.cfg.MaxBatchBytes {
+				if p.batch != nil || events+len(p.req.Events) > l.cfg.MaxBatchEvents || size+p.size > l.cfg.MaxBatchBytes {
 					l.carry = p
 					break fill
 				}
@@ -173,15 +207,55 @@ func (l *Log) commit(group []*pending) {
 		}
 		return
 	}
+	l.publish(s)
+	for _, p := range accepted {
+		l.finish(p, nil)
+	}
+}
+
+// commitBatch commits the requests of one AppendBatch alone, all or nothing.
+func (l *Log) commitBatch(p *pending) {
+	if err := l.Failed(); err != nil {
+		l.finish(p, fmt.Errorf("%w: an earlier commit failed: %w", logstore.ErrFailed, err))
+		return
+	}
+	if err := checkCtx(p.ctx); err != nil {
+		l.finish(p, err)
+		return
+	}
+	b := l.kv.NewBatch()
+	defer b.Close()
+	s := newSequencer(l, l.head.Load(), l.cfg.Now().UTC())
+	ress := make([]logstore.AppendResult, len(p.batch))
+	for i, req := range p.batch {
+		res, retry, err := s.add(req, b)
+		if err == nil && retry {
+			err = &logstore.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: s.streams[req.Stream].version}
+		}
+		if err != nil {
+			l.finish(p, fmt.Errorf("request %d of the batch: %w", i, err))
+			return
+		}
+		ress[i] = res
+	}
+	if err := b.Commit(l.cfg.Sync); err != nil {
+		l.failed.Store(&err)
+		l.finish(p, fmt.Errorf("%w: commit failed: %w", logstore.ErrFailed, err))
+		return
+	}
+	l.publish(s)
+	p.ress = ress
+	l.finish(p, nil)
+}
+
+// publish makes a committed group visible: head, version cache, OnCommit.
+func (l *Log) publish(s *sequencer) {
 	l.head.Store(s.head)
 	for stream, st := range s.streams {
 		l.versions.put(stream, st.version)
 	}
 	if l.cfg.OnCommit != nil {
 		l.cfg.OnCommit(s.records)
-	}
-	for _, p := range accepted {
-		l.finish(p, nil)
 	}
 }
 

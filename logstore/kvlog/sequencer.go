@@ -79,10 +79,14 @@ func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logsto
 		}
 	}
 	res.First = s.head + 1
+	at := s.now
+	if !req.Time.IsZero() {
+		at = req.Time.UTC()
+	}
 	for _, e := range req.Events {
 		s.head++
 		st.version++
-		r := logstore.Record{Event: e, Stream: req.Stream, Offset: s.head, Version: st.version, Time: s.now}
+		r := logstore.Record{Event: e, Stream: req.Stream, Offset: s.head, Version: st.version, Time: at}
 		s.l.encode(b, &r)
 		s.records = append(s.records, r)
 		st.added = append(st.added, addedEvent{offset: s.head, id: e.ID})
