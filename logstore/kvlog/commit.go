@@ -15,10 +15,10 @@ type pending struct {
 	req   logstore.AppendRequest
 	batch []logstore.AppendRequest // AppendBatch: committed alone, all or nothing
 	ress  []logstore.AppendResult
-	size int // encoded bytes, about
-	res  logstore.AppendResult
-	err  error
-	done chan struct{}
+	size  int // encoded bytes, about
+	res   logstore.AppendResult
+	err   error
+	done  chan struct{}
 }
 
 // Append queues req for the committer and waits for its outcome.
