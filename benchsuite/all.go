@@ -1,0 +1,18 @@
+package benchsuite
+
+// All returns every workload, in report order.
+func All() []Workload {
+	return []Workload{
+		DiskSync, DiskSyncPrealloc,
+		RawSync1, AppendSync1, AppendSync1SM,
+		RawSync16, AppendSync16,
+		RawSync64, AppendSync64,
+		RawSyncBatch100, AppendSyncBatch100,
+		AppendNoSync1,
+		AppendSize100, AppendSize1K, AppendSize16K, AppendSize1M,
+		RawScan, ReadScan, ReadStream, ReadSubscribe,
+		RestartWorkload(10_000, true), RestartWorkload(100_000, true), RestartWorkload(1_000_000, true),
+		RestartWorkload(10_000, false), RestartWorkload(100_000, false), RestartWorkload(1_000_000, false),
+		Space,
+	}
+}

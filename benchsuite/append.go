@@ -1,0 +1,85 @@
+package benchsuite
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/durablelog/eventstore"
+)
+
+// EventSize is the default event size: 200 bytes of data.
+const EventSize = 200
+
+// appendWorkload measures n appends of perAppend events of size bytes from
+// writers goroutines, each to its own stream.
+func appendWorkload(writers, perAppend, size int, d eventstore.Durability, sm bool) func(context.Context, Target, int) (Measurement, error) {
+	return func(ctx context.Context, t Target, n int) (Measurement, error) {
+		dir, cleanup, err := t.newDir()
+		if err != nil {
+			return Measurement{}, err
+		}
+		defer cleanup()
+		extra := []eventstore.Option{eventstore.WithDurability(d), eventstore.WithMaxEventSize(max(size, eventstore.DefaultMaxEventSize))}
+		if sm {
+			extra = append(extra, eventstore.WithStateMachine(&countState{}), eventstore.WithSnapshotPolicy(eventstore.EveryN(1000)))
+		}
+		s, err := eventstore.Open(dir, t.options(dir, extra...)...)
+		if err != nil {
+			return Measurement{}, err
+		}
+		defer s.Close()
+		data := payload(size, 1)
+		events := make([]eventstore.Event, perAppend)
+		for i := range events {
+			events[i] = eventstore.Event{Type: "Bench", Data: data}
+		}
+		lat := make([][]time.Duration, writers)
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := range writers {
+			ops := n / writers
+			if w < n%writers {
+				ops++
+			}
+			wg.Go(func() {
+				stream := streamName(w)
+				l := make([]time.Duration, 0, ops)
+				for range ops {
+					t0 := time.Now()
+					if _, err := s.Append(ctx, stream, eventstore.Any, events...); err != nil {
+						errs[w] = err
+						return
+					}
+					l = append(l, time.Since(t0))
+				}
+				lat[w] = l
+			})
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		m := Measurement{Ops: n, Events: n * perAppend, Bytes: int64(n * perAppend * size), Elapsed: elapsed}
+		for w := range writers {
+			if errs[w] != nil {
+				return m, errs[w]
+			}
+			m.Latencies = append(m.Latencies, lat[w]...)
+		}
+		return m, s.Close()
+	}
+}
+
+// Append workloads.
+var (
+	AppendSync1        = Workload{Name: "append/sync/1-writer", Run: appendWorkload(1, 1, EventSize, eventstore.Sync, false), DefaultN: 2000}
+	AppendSync16       = Workload{Name: "append/sync/16-writers", Run: appendWorkload(16, 1, EventSize, eventstore.Sync, false), DefaultN: 20000}
+	AppendSync64       = Workload{Name: "append/sync/64-writers", Run: appendWorkload(64, 1, EventSize, eventstore.Sync, false), DefaultN: 40000}
+	AppendSyncBatch100 = Workload{Name: "append/sync/batch-100", Run: appendWorkload(1, 100, EventSize, eventstore.Sync, false), DefaultN: 200}
+	AppendNoSync1      = Workload{Name: "append/nosync/1-writer", Run: appendWorkload(1, 1, EventSize, eventstore.NoSync, false), DefaultN: 50000}
+	AppendSync1SM      = Workload{Name: "append/sync/1-writer/state-machine", Run: appendWorkload(1, 1, EventSize, eventstore.Sync, true), DefaultN: 2000}
+	AppendSize100      = Workload{Name: "append/size/100B", Run: appendWorkload(16, 1, 100, eventstore.Sync, false), DefaultN: 10000}
+	AppendSize1K       = Workload{Name: "append/size/1KiB", Run: appendWorkload(16, 1, 1<<10, eventstore.Sync, false), DefaultN: 10000}
+	AppendSize16K      = Workload{Name: "append/size/16KiB", Run: appendWorkload(16, 1, 16<<10, eventstore.Sync, false), DefaultN: 5000}
+	AppendSize1M       = Workload{Name: "append/size/1MiB", Run: appendWorkload(4, 1, 1<<20, eventstore.Sync, false), DefaultN: 200}
+)
