@@ -10,7 +10,7 @@ import (
 // Reads go through the log in chunks, so that memory stays bounded and Close
 // never waits for a caller's loop body.
 const (
-	chunkRecords = 256
+	chunkRecords = 4096
 	chunkBytes   = 4 << 20
 )
 
@@ -99,6 +99,10 @@ func (s *Store) logRecords(ctx context.Context, from Offset, limit int) iter.Seq
 				return
 			}
 			for _, r := range chunk {
+				if err := s.interrupted(ctx); err != nil {
+					yield(Record{}, err)
+					return
+				}
 				if !yield(toRecord(r), nil) {
 					return
 				}
@@ -140,6 +144,10 @@ func (s *Store) streamRecords(ctx context.Context, stream string, from uint64, l
 				return
 			}
 			for _, r := range chunk {
+				if err := s.interrupted(ctx); err != nil {
+					yield(Record{}, err)
+					return
+				}
 				if !yield(toRecord(r), nil) {
 					return
 				}
@@ -160,4 +168,16 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (uint64, error
 		return 0, err
 	}
 	return s.log.StreamVersion(ctx, stream)
+}
+
+// interrupted reports why an iteration must stop between two records: the
+// store closed or ctx is done.
+func (s *Store) interrupted(ctx context.Context) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
 }

@@ -28,6 +28,13 @@ func (s *Store) Subscribe(ctx context.Context, from Offset) iter.Seq2[Record, er
 				return
 			}
 			for _, r := range chunk {
+				if ctx.Err() != nil {
+					return
+				}
+				if err := s.checkOpen(); err != nil {
+					yield(Record{}, err)
+					return
+				}
 				if !yield(toRecord(r), nil) {
 					return
 				}

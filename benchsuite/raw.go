@@ -110,6 +110,13 @@ func rawScan(ctx context.Context, t Target, n int) (Measurement, error) {
 			return Measurement{}, err
 		}
 	}
+	// Scan after a reopen, as the event store's reads and restarts do.
+	if err := kv.Close(); err != nil {
+		return Measurement{}, err
+	}
+	if kv, err = t.openKV(dir); err != nil {
+		return Measurement{}, err
+	}
 	start := time.Now()
 	lower, upper := record.LogBounds(1, ^uint64(0))
 	it, err := kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper})

@@ -93,7 +93,48 @@ func corrupt(format string, args ...any) error {
 // Decode checks the checksum and the framing of b and returns the record. The
 // result shares no memory with b. Every error wraps backend.ErrCorrupt and
 // ErrFormat; no field of a record that fails its checksum is returned.
-func Decode(b []byte) (Record, error) {
+func Decode(b []byte) (Record, error) { return decode(b, nil) }
+
+// Decoder decodes many records with fewer allocations: it reuses the
+// stream and type strings of the previous record when they repeat, and
+// carves small Data slices out of a shared block. A record it returns keeps
+// that block (at most arenaSize bytes) alive. The zero value is ready; a
+// Decoder is not safe for concurrent use.
+type Decoder struct {
+	stream, typ string
+	arena       []byte
+}
+
+const arenaSize = 64 << 10
+
+// Decode is Decode with reuse.
+func (dc *Decoder) Decode(b []byte) (Record, error) { return decode(b, dc) }
+
+func (dc *Decoder) intern(prev *string, b []byte) string {
+	if string(b) == *prev { // no allocation: the compiler compares in place
+		return *prev
+	}
+	*prev = string(b)
+	return *prev
+}
+
+func (dc *Decoder) clone(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	if len(b) > arenaSize/8 {
+		return slices.Clone(b)
+	}
+	if len(dc.arena) < len(b) {
+		dc.arena = make([]byte, arenaSize)
+	}
+	v := dc.arena[:len(b):len(b)]
+	copy(v, b)
+	dc.arena = dc.arena[len(b):]
+	return v
+}
+
+func decode(b []byte, dc *Decoder) (Record, error) {
 	if len(b) < headerSize {
 		return Record{}, corrupt("%d bytes, shorter than the %d-byte header", len(b), headerSize)
 	}
@@ -113,8 +154,13 @@ func Decode(b []byte) (Record, error) {
 		Time:    int64(binary.BigEndian.Uint64(b[22:])),
 	}
 	d := decoder{b: b[headerSize:]}
-	r.Stream = d.string()
-	r.Type = d.string()
+	if dc != nil {
+		r.Stream = dc.intern(&dc.stream, d.raw())
+		r.Type = dc.intern(&dc.typ, d.raw())
+	} else {
+		r.Stream = d.string()
+		r.Type = d.string()
+	}
 	r.ID = d.string()
 	if n := d.uvarint(); n > 0 && d.err == nil {
 		if n > uint64(len(d.b))/2 {
@@ -134,7 +180,11 @@ func Decode(b []byte) (Record, error) {
 			r.Metadata[k] = v
 		}
 	}
-	r.Data = d.bytes()
+	if dc != nil {
+		r.Data = dc.clone(d.raw())
+	} else {
+		r.Data = d.bytes()
+	}
 	if d.err != nil {
 		return Record{}, d.err
 	}

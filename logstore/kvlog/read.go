@@ -14,7 +14,19 @@ import (
 const ctxCheckEvery = 64
 
 func decodeAt(off uint64, val []byte) (logstore.Record, error) {
-	r, err := record.Decode(val)
+	return decodeWith(nil, off, val)
+}
+
+// decodeWith decodes the record stored under offset off, with dc's reuse
+// when dc is not nil, and checks that it holds that offset.
+func decodeWith(dc *record.Decoder, off uint64, val []byte) (logstore.Record, error) {
+	var r record.Record
+	var err error
+	if dc != nil {
+		r, err = dc.Decode(val)
+	} else {
+		r, err = record.Decode(val)
+	}
 	if err == nil && r.Offset != off {
 		err = fmt.Errorf("%w: record under offset %d holds offset %d", backend.ErrCorrupt, off, r.Offset)
 	}
@@ -53,7 +65,8 @@ func (l *Log) ReadLog(ctx context.Context, from uint64, limit, maxBytes int) ([]
 		return nil, err
 	}
 	defer it.Close()
-	var out []logstore.Record
+	out := make([]logstore.Record, 0, min(last-from+1, 4096))
+	var dc record.Decoder
 	next, size := from, 0
 	for it.Next() {
 		if len(out)%ctxCheckEvery == 0 {
@@ -68,7 +81,7 @@ func (l *Log) ReadLog(ctx context.Context, from uint64, limit, maxBytes int) ([]
 		if off != next {
 			return nil, missing(next)
 		}
-		r, err := decodeAt(off, it.Value())
+		r, err := decodeWith(&dc, off, it.Value())
 		if err != nil {
 			return nil, err
 		}
