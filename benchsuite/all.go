@@ -5,7 +5,7 @@ func All() []Workload {
 	return []Workload{
 		DiskSync, DiskSyncPrealloc,
 		RawSync1, AppendSync1, AppendSync1SM,
-		RawSync16, AppendSync16,
+		RawSync16, AppendSync16, AppendSync16NoGroup,
 		RawSync64, AppendSync64,
 		RawSyncBatch100, AppendSyncBatch100,
 		AppendNoSync1,

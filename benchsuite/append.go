@@ -13,7 +13,7 @@ const EventSize = 200
 
 // appendWorkload measures n appends of perAppend events of size bytes from
 // writers goroutines, each to its own stream.
-func appendWorkload(writers, perAppend, size int, d eventstore.Durability, sm bool) func(context.Context, Target, int) (Measurement, error) {
+func appendWorkload(writers, perAppend, size int, d eventstore.Durability, sm bool, more ...eventstore.Option) func(context.Context, Target, int) (Measurement, error) {
 	return func(ctx context.Context, t Target, n int) (Measurement, error) {
 		dir, cleanup, err := t.newDir()
 		if err != nil {
@@ -24,6 +24,7 @@ func appendWorkload(writers, perAppend, size int, d eventstore.Durability, sm bo
 		if sm {
 			extra = append(extra, eventstore.WithStateMachine(&countState{}), eventstore.WithSnapshotPolicy(eventstore.EveryN(1000)))
 		}
+		extra = append(extra, more...)
 		s, err := eventstore.Open(dir, t.options(dir, extra...)...)
 		if err != nil {
 			return Measurement{}, err
@@ -72,14 +73,17 @@ func appendWorkload(writers, perAppend, size int, d eventstore.Durability, sm bo
 
 // Append workloads.
 var (
-	AppendSync1        = Workload{Name: "append/sync/1-writer", Run: appendWorkload(1, 1, EventSize, eventstore.Sync, false), DefaultN: 2000}
-	AppendSync16       = Workload{Name: "append/sync/16-writers", Run: appendWorkload(16, 1, EventSize, eventstore.Sync, false), DefaultN: 20000}
-	AppendSync64       = Workload{Name: "append/sync/64-writers", Run: appendWorkload(64, 1, EventSize, eventstore.Sync, false), DefaultN: 40000}
-	AppendSyncBatch100 = Workload{Name: "append/sync/batch-100", Run: appendWorkload(1, 100, EventSize, eventstore.Sync, false), DefaultN: 200}
-	AppendNoSync1      = Workload{Name: "append/nosync/1-writer", Run: appendWorkload(1, 1, EventSize, eventstore.NoSync, false), DefaultN: 50000}
-	AppendSync1SM      = Workload{Name: "append/sync/1-writer/state-machine", Run: appendWorkload(1, 1, EventSize, eventstore.Sync, true), DefaultN: 2000}
-	AppendSize100      = Workload{Name: "append/size/100B", Run: appendWorkload(16, 1, 100, eventstore.Sync, false), DefaultN: 10000}
-	AppendSize1K       = Workload{Name: "append/size/1KiB", Run: appendWorkload(16, 1, 1<<10, eventstore.Sync, false), DefaultN: 10000}
-	AppendSize16K      = Workload{Name: "append/size/16KiB", Run: appendWorkload(16, 1, 16<<10, eventstore.Sync, false), DefaultN: 5000}
-	AppendSize1M       = Workload{Name: "append/size/1MiB", Run: appendWorkload(4, 1, 1<<20, eventstore.Sync, false), DefaultN: 200}
+	AppendSync1 = Workload{Name: "append/sync/1-writer", Run: appendWorkload(1, 1, EventSize, eventstore.Sync, false), DefaultN: 2000}
+	// AppendSync16NoGroup is AppendSync16 with group commit switched off
+	// (one append per engine commit), to measure what group commit brings.
+	AppendSync16NoGroup = Workload{Name: "append/sync/16-writers/no-group-commit", Run: appendWorkload(16, 1, EventSize, eventstore.Sync, false, eventstore.WithGroupCommit(1, 0)), DefaultN: 5000}
+	AppendSync16        = Workload{Name: "append/sync/16-writers", Run: appendWorkload(16, 1, EventSize, eventstore.Sync, false), DefaultN: 20000}
+	AppendSync64        = Workload{Name: "append/sync/64-writers", Run: appendWorkload(64, 1, EventSize, eventstore.Sync, false), DefaultN: 40000}
+	AppendSyncBatch100  = Workload{Name: "append/sync/batch-100", Run: appendWorkload(1, 100, EventSize, eventstore.Sync, false), DefaultN: 200}
+	AppendNoSync1       = Workload{Name: "append/nosync/1-writer", Run: appendWorkload(1, 1, EventSize, eventstore.NoSync, false), DefaultN: 50000}
+	AppendSync1SM       = Workload{Name: "append/sync/1-writer/state-machine", Run: appendWorkload(1, 1, EventSize, eventstore.Sync, true), DefaultN: 2000}
+	AppendSize100       = Workload{Name: "append/size/100B", Run: appendWorkload(16, 1, 100, eventstore.Sync, false), DefaultN: 10000}
+	AppendSize1K        = Workload{Name: "append/size/1KiB", Run: appendWorkload(16, 1, 1<<10, eventstore.Sync, false), DefaultN: 10000}
+	AppendSize16K       = Workload{Name: "append/size/16KiB", Run: appendWorkload(16, 1, 16<<10, eventstore.Sync, false), DefaultN: 5000}
+	AppendSize1M        = Workload{Name: "append/size/1MiB", Run: appendWorkload(4, 1, 1<<20, eventstore.Sync, false), DefaultN: 200}
 )
