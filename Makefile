@@ -31,7 +31,11 @@ APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps demo lint test cover bench clean
+# The fuzz targets: package:target pairs. FUZZTIME is per target.
+FUZZ_TARGETS := ./internal/record:FuzzDecode ./internal/record:FuzzDecodeResealed ./internal/record:FuzzKeys ./internal/snapfile:FuzzDecodeHeader
+FUZZTIME ?= 10m
+
+.PHONY: help deps demo lint test cover bench bench-short fuzz fuzz-short clean
 
 help: ## List the targets.
 	@echo 'Targets:'
@@ -70,6 +74,7 @@ lint: deps ## Run go vet and fail on files that gofmt would change.
 
 test: lint ## Lint, run every test with -race and coverage, print the coverage.
 	$(GO) test -race -count=1 -timeout 20m -coverpkg=$(COVERPKG) -coverprofile=coverage.out $(TEST_FLAGS) ./...
+	@$(MAKE) --no-print-directory bench-short fuzz-short
 	@printf 'coverage (all covered packages): %s\n' "$$($(GO) tool cover -func=coverage.out | tail -1 | awk '{ print $$NF }')"
 	@tmp="$$(mktemp)"; \
 	trap 'rm -f "$$tmp"' EXIT; \
@@ -82,6 +87,19 @@ cover: test ## Like test, and also write coverage.html.
 
 bench: deps ## Run the benchmarks (BENCH=regexp, BENCHTIME=duration or Nx).
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(if $(BENCHTIME),-benchtime=$(BENCHTIME)) ./...
+
+bench-short: ## Run every benchmark workload once on every engine, skipping the 100K+ fills (part of test).
+	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime=1x ./backends/...
+
+fuzz: deps ## Fuzz every target for FUZZTIME each (default 10m).
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+fuzz-short: ## Fuzz every target for 15s (part of test).
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=15s
 
 clean: ## Remove coverage.out and coverage.html.
 	rm -f coverage.out coverage.html

@@ -1,5 +1,7 @@
 package benchsuite
 
+import "strings"
+
 // All returns every workload, in report order.
 func All() []Workload {
 	return []Workload{
@@ -15,4 +17,10 @@ func All() []Workload {
 		RestartWorkload(10_000, false), RestartWorkload(100_000, false), RestartWorkload(1_000_000, false),
 		Space,
 	}
+}
+
+// Large reports whether w fills 100K events or more whatever its n: the
+// restart workloads of 100K and 1M events. Short benchmark runs skip them.
+func Large(w Workload) bool {
+	return strings.HasSuffix(w.Name, "/100K") || strings.HasSuffix(w.Name, "/1M")
 }
