@@ -35,7 +35,7 @@ APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 FUZZ_TARGETS := ./internal/record:FuzzDecode ./internal/record:FuzzDecodeResealed ./internal/record:FuzzKeys ./internal/snapfile:FuzzDecodeHeader
 FUZZTIME ?= 10m
 
-.PHONY: help deps demo lint test cover bench bench-short fuzz fuzz-short clean
+.PHONY: help deps demo install lint test cover bench bench-short fuzz fuzz-short clean
 
 help: ## List the targets.
 	@echo 'Targets:'
@@ -62,6 +62,9 @@ deps: ## Install librocksdb-dev, a C/C++ compiler and fuse3 when missing; downlo
 
 demo: deps ## Run examples/quickstart on RocksDB in a fresh temporary directory.
 	$(GO) run ./examples/quickstart $(DEMO_FLAGS)
+
+install: deps ## Install the eventstore command into $(GOPATH)/bin.
+	$(GO) install ./cmd/eventstore
 
 lint: deps ## Run go vet and fail on files that gofmt would change.
 	$(GO) vet ./...

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/durablelog/eventstore"
+	"github.com/spf13/cobra"
+)
+
+const benchLong = `Measure appends on an engine: --writers goroutines append --events events in
+appends of --batch events each, spread over --streams streams, with
+--data-size bytes of data per event, and the command prints events/s, MB/s and
+the latency of one append (p50, p99).
+
+It runs in a new temporary directory, removed at the end, or in --dir, which
+must not hold a store yet and is kept (a way to make a large store for
+trying the other commands). --backend chooses the engine (default rocksdb;
+memory is the ceiling).
+
+This is the quick measurement. The full benchmark report (every engine,
+durability modes, recovery times, plots) comes from the benchmark work and will
+replace what this command prints.`
+
+const benchExample = `  eventstore bench --backend pebble
+  eventstore bench --backend rocksdb --events 1000000 --batch 100 --writers 4 --dir /tmp/events-1m`
+
+type benchOptions struct {
+	events   int
+	batch    int
+	writers  int
+	streams  int
+	dataSize int
+	noSync   bool
+}
+
+// benchResult is bench's output.
+type benchResult struct {
+	Backend       string  `json:"backend"`
+	Dir           string  `json:"dir,omitempty"`
+	Durability    string  `json:"durability"`
+	Events        int     `json:"events"`
+	Batch         int     `json:"batch"`
+	Writers       int     `json:"writers"`
+	Streams       int     `json:"streams"`
+	DataSize      int     `json:"data_size"`
+	Seconds       float64 `json:"seconds"`
+	EventsPerSec  float64 `json:"events_per_sec"`
+	MBPerSec      float64 `json:"mb_per_sec"`
+	AppendP50Usec float64 `json:"append_p50_us"`
+	AppendP99Usec float64 `json:"append_p99_us"`
+}
+
+func newBenchCmd(a *app) *cobra.Command {
+	o := benchOptions{events: 100_000, batch: 10, writers: 4, streams: 100, dataSize: 100}
+	c := &cobra.Command{
+		Use:     "bench [--events N] [--batch N] [--writers N] [--streams N] [--data-size BYTES]",
+		Short:   "Measure append throughput and latency on an engine",
+		Long:    benchLong,
+		Example: benchExample,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if o.events < 1 || o.batch < 1 || o.writers < 1 || o.streams < 1 || o.dataSize < 0 {
+				return usageErrorf("--events, --batch, --writers and --streams must be at least 1, --data-size at least 0")
+			}
+			return runBench(c.Context(), a, o)
+		},
+	}
+	f := c.Flags()
+	f.IntVar(&o.events, "events", o.events, "how many events to append")
+	f.IntVar(&o.batch, "batch", o.batch, "events per append")
+	f.IntVar(&o.writers, "writers", o.writers, "concurrent appenders")
+	f.IntVar(&o.streams, "streams", o.streams, "streams to spread the events over")
+	f.IntVar(&o.dataSize, "data-size", o.dataSize, "bytes of data per event")
+	f.BoolVar(&o.noSync, "nosync", false, "acknowledge appends without fsync (NoSync)")
+	return c
+}
+
+func runBench(ctx context.Context, a *app, o benchOptions) (err error) {
+	name := a.backend
+	if name == "" {
+		name = eventstore.DefaultBackend
+	}
+	if err := checkBackend(name); err != nil {
+		return err
+	}
+	dir := a.dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "eventstore-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := checkEmptyDest(dir, "--dir"); err != nil {
+		return err
+	}
+	durability := eventstore.Sync
+	if o.noSync {
+		durability = eventstore.NoSync
+	}
+	s, err := eventstore.Open(dir, eventstore.WithBackend(name), eventstore.WithDurability(durability))
+	if err != nil {
+		return err
+	}
+	defer closeStore(s, &err)
+	res, err := bench(ctx, a, s, o)
+	if err != nil {
+		return err
+	}
+	res.Backend, res.Durability = name, durability.String()
+	if a.dir != "" {
+		res.Dir = a.dir
+	}
+	if a.json {
+		return a.printJSON(res)
+	}
+	a.printf("%s, %s: %d events in appends of %d, %d writers, %d streams, %d-byte data\n",
+		res.Backend, res.Durability, res.Events, res.Batch, res.Writers, res.Streams, res.DataSize)
+	a.printf("%.0f events/s, %.1f MB/s, %.2fs; append latency p50 %.0fµs, p99 %.0fµs\n",
+		res.EventsPerSec, res.MBPerSec, res.Seconds, res.AppendP50Usec, res.AppendP99Usec)
+	return nil
+}
+
+// bench runs the appends and measures them.
+func bench(ctx context.Context, a *app, s *eventstore.Store, o benchOptions) (benchResult, error) {
+	res := benchResult{Events: o.events, Batch: o.batch, Writers: o.writers, Streams: o.streams, DataSize: o.dataSize}
+	appends := (o.events + o.batch - 1) / o.batch
+	var (
+		next    atomic.Int64 // the next append to make
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		firstEr error
+		lat     = make([][]time.Duration, o.writers)
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b := a.newBar(int64(o.events), "bench", "ev")
+	start := time.Now()
+	for w := range o.writers {
+		wg.Go(func() {
+			// Each event gets its own random data, as real events would:
+			// identical payloads would flatter the engines' compression.
+			var seed [32]byte
+			_, _ = rand.Read(seed[:])
+			src := mrand.NewChaCha8(seed)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= appends {
+					return
+				}
+				n := min(o.batch, o.events-i*o.batch)
+				events := make([]eventstore.Event, n)
+				data := make([]byte, n*o.dataSize)
+				_, _ = src.Read(data)
+				for j := range events {
+					events[j] = eventstore.Event{Type: "BenchEvent", Data: data[j*o.dataSize : (j+1)*o.dataSize]}
+				}
+				t := time.Now()
+				_, err := s.Append(ctx, fmt.Sprintf("bench-%d", i%o.streams), eventstore.Any, events...)
+				if err != nil {
+					errOnce.Do(func() { firstEr = err; cancel() })
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t))
+				b.add(int64(n))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstEr != nil {
+		b.stop()
+		return res, fmt.Errorf("bench: %w", firstEr)
+	}
+	b.done()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	res.Seconds = elapsed.Seconds()
+	res.EventsPerSec = float64(o.events) / elapsed.Seconds()
+	res.MBPerSec = float64(o.events) * float64(o.dataSize) / elapsed.Seconds() / 1e6
+	res.AppendP50Usec = float64(all[len(all)/2].Microseconds())
+	res.AppendP99Usec = float64(all[len(all)*99/100].Microseconds())
+	return res, nil
+}
