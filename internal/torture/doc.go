@@ -1,0 +1,84 @@
+// Package torture is the workload, the acknowledgement protocol and the
+// verifier of the durability tests (kill -9, power loss, I/O faults), and
+// the corruption trial runner and classifier. It is a library for tests: the
+// test packages (torture/, powerloss/, internal/lazyfs/) drive it.
+//
+// # The workload
+//
+// A Workload appends from several goroutines (Workers) to random streams,
+// with exact and Any expected versions and 1 to Shape.MaxEvents events per
+// append. The content of every append is a pure function of the Shape and the
+// append's AppendID (epoch, worker, sequence): Plan regenerates it. Every
+// event carries its append's id, its index and the append's size in its
+// metadata (keys MetaAppend, MetaIndex, MetaCount), so a verifier that finds
+// a record in the log knows which append it belongs to and what its bytes
+// must be, whether or not the append was acknowledged.
+//
+//	h := torture.NewHistory(shape)          // what was acknowledged
+//	sm := new(conformance.HashState)
+//	s, err := torture.Open(dir, sm, eventstore.WithBackend("pebble"))
+//	stats, err := torture.Workload{Shape: shape, Epoch: 1}.Run(ctx, s, h)
+//
+// Run reports an append to its Sink only after Append returned nil (Ack), and
+// an append that failed with a wrong expected version (Reject), which must
+// then be absent from the log. A History is a Sink; it is safe for
+// concurrent use, and History.Acks returns what was acknowledged so far:
+// take it BEFORE a simulated crash (for example before vfs CrashClone) and
+// every ack in it must survive the crash.
+//
+// Epochs: one directory is written by many runs in turn (one per kill); each
+// run gets its own Epoch so that append ids, and therefore event ids, never
+// repeat. The History spans all of them.
+//
+// # The verifier
+//
+// Check reopens nothing: it takes a Store opened with a fresh HashState (see
+// Open) and checks, streaming over the whole log:
+//
+//   - the recovery report lost nothing (LostEvents == 0) and Verify passes
+//     (checksums, dense offsets, dense versions, indexes);
+//   - offsets are dense from 1 and every stream's versions are dense from 1;
+//   - every record is byte-identical to what its append submitted (Plan),
+//     in the append's stream, at consecutive offsets and versions;
+//   - every append is present whole or absent (no append in part), and at
+//     most once;
+//   - every acknowledged append is present at the offsets, version and
+//     content its Ack reported;
+//   - no rejected append is present;
+//   - the recovered state (the HashState) equals conformance.Fold over the
+//     whole log.
+//
+// It returns a Report with the figures (acknowledged appends and events
+// checked, lost, unacknowledged-but-present) and an error listing the
+// violations found (at most a few of each kind).
+//
+// # Child processes
+//
+// The kill -9 and corruption tests run the store in a child process: the
+// test binary re-executes itself. A test package's TestMain calls
+// MaybeRunChild first, which runs the child's part and exits when the
+// environment variable ChildEnv is set, and returns otherwise:
+//
+//	func TestMain(m *testing.M) {
+//		torture.MaybeRunChild()
+//		goleak.VerifyTestMain(m)
+//	}
+//
+// StartWorkloadChild starts a child that opens the store (Sync, HashState,
+// EveryN(50)) and runs a Workload, and feeds the child's acknowledgements,
+// read from a pipe (the child's file descriptor 3, one JSON line each,
+// written after Append returned nil), into a History. Child.Kill sends
+// SIGKILL and returns once every line the child wrote has been read. A child
+// also exits when its standard input reaches EOF, so a dead parent leaves no
+// child behind.
+//
+// # Corruption trials
+//
+// BuildTemplate writes a store with a known History and closes it cleanly.
+// Each Trial copies the template, applies one Damage (flip bits, zero a
+// 4 KiB block, truncate the tail, delete the file) to one file of the
+// directory (engine files, snapshots, the STORE file), then opens and reads
+// the copy in a child process and classifies the outcome (Outcome): detected,
+// clean, prefix, undetected tail loss, other error, silent, crash. See
+// docs/reliability.md for the model and the figures.
+package torture
