@@ -22,6 +22,8 @@ TEST_FLAGS ?=
 # Benchmarks to run (a -bench regexp) and, optionally, a -benchtime.
 BENCH ?= .
 BENCHTIME ?=
+# Extra flags for `eventstore bench` in `make bench`, e.g. BENCH_FLAGS='--repeats 3 --scale 0.35'.
+BENCH_FLAGS ?=
 # Extra flags for the demo program, for example DEMO_FLAGS='-backend pebble'.
 DEMO_FLAGS ?=
 
@@ -35,7 +37,7 @@ APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 FUZZ_TARGETS := ./internal/record:FuzzDecode ./internal/record:FuzzDecodeResealed ./internal/record:FuzzKeys ./internal/snapfile:FuzzDecodeHeader
 FUZZTIME ?= 10m
 
-.PHONY: help deps demo install lint test cover bench bench-short fuzz fuzz-short clean
+.PHONY: help deps demo install lint test cover bench bench-go bench-short fuzz fuzz-short clean
 
 help: ## List the targets.
 	@echo 'Targets:'
@@ -88,7 +90,10 @@ cover: test ## Like test, and also write coverage.html.
 	$(GO) tool cover -html=coverage.out -o coverage.html
 	@echo 'wrote coverage.html'
 
-bench: deps ## Run the benchmarks (BENCH=regexp, BENCHTIME=duration or Nx).
+bench: deps ## Write the engine comparison report to adr/reports/backend-comparison (BENCH_FLAGS adds flags, e.g. --scale 0.35).
+	$(GO) run ./cmd/eventstore bench --backends rocksdb,pebble,badger,memory --out adr/reports/backend-comparison $(BENCH_FLAGS)
+
+bench-go: deps ## Run the testing.B benchmarks (BENCH=regexp, BENCHTIME=duration or Nx).
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(if $(BENCHTIME),-benchtime=$(BENCHTIME)) ./...
 
 bench-short: ## Run every benchmark workload once on every engine, skipping the 100K+ fills (part of test).

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/internal/benchreport"
 	"github.com/spf13/cobra"
 )
 
@@ -60,6 +62,14 @@ type benchResult struct {
 
 func newBenchCmd(a *app) *cobra.Command {
 	o := benchOptions{events: 100_000, batch: 10, writers: 4, streams: 100, dataSize: 100}
+	var r struct {
+		backends      []string
+		out, filter   string
+		repeats       int
+		memoryRepeats int
+		scale         float64
+		snapshotLen   int
+	}
 	c := &cobra.Command{
 		Use:     "bench [--events N] [--batch N] [--writers N] [--streams N] [--data-size BYTES]",
 		Short:   "Measure append throughput and latency on an engine",
@@ -67,6 +77,19 @@ func newBenchCmd(a *app) *cobra.Command {
 		Example: benchExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if len(r.backends) > 0 {
+				cfg := benchreport.Config{Backends: r.backends, OutDir: r.out, Repeats: r.repeats, MemoryRepeats: r.memoryRepeats,
+					Scale: r.scale, Filter: r.filter, SnapshotLength: r.snapshotLen}
+				if a.progress != "never" {
+					cfg.Progress = a.stderr // a bar only when it is a terminal
+				}
+				rep, err := benchreport.Run(c.Context(), cfg)
+				if err != nil {
+					return err
+				}
+				a.printf("wrote %s in %s\n", filepath.Join(r.out, benchreport.ReportFile), rep.Wall.Round(time.Second))
+				return nil
+			}
 			if o.events < 1 || o.batch < 1 || o.writers < 1 || o.streams < 1 || o.dataSize < 0 {
 				return usageErrorf("--events, --batch, --writers and --streams must be at least 1, --data-size at least 0")
 			}
@@ -80,6 +103,13 @@ func newBenchCmd(a *app) *cobra.Command {
 	f.IntVar(&o.streams, "streams", o.streams, "streams to spread the events over")
 	f.IntVar(&o.dataSize, "data-size", o.dataSize, "bytes of data per event")
 	f.BoolVar(&o.noSync, "nosync", false, "acknowledge appends without fsync (NoSync)")
+	f.StringSliceVar(&r.backends, "backends", nil, "write the comparison report instead: run the benchmark suite on these engines")
+	f.StringVar(&r.out, "out", "adr/reports/backend-comparison", "with --backends: the report's directory")
+	f.IntVar(&r.repeats, "repeats", benchreport.DefaultRepeats, "with --backends: runs of each workload on each engine")
+	f.IntVar(&r.memoryRepeats, "memory-repeats", 1, "with --backends: runs of each peak-memory workload (each in a child process)")
+	f.Float64Var(&r.scale, "scale", 1, "with --backends: multiplies each workload's default size (0.01: a smoke run)")
+	f.IntVar(&r.snapshotLen, "snapshot-length", 100_000, "with --backends: the log length of the snapshot-policy sweep")
+	f.StringVar(&r.filter, "workloads", "", "with --backends: regexp; only matching workloads run")
 	return c
 }
 

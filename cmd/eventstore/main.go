@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/durablelog/eventstore/internal/benchreport"
 	"io"
 	"os"
 	"os/signal"
@@ -19,6 +20,11 @@ import (
 )
 
 func main() {
+	// The benchmark report runs each memory workload in a child process:
+	// this executable, started with benchreport.ChildArgs.
+	if len(os.Args) > 2 && os.Args[1] == benchreport.ChildArgs[0] && os.Args[2] == benchreport.ChildArgs[1] {
+		os.Exit(benchreport.ChildMain(os.Args[3:]))
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
