@@ -18,7 +18,7 @@ import (
 var (
 	seedFlag  = flag.Uint64("seed", 0, "seed of the torture runs (0: derived from the clock; every run prints its seed)")
 	killsFlag = flag.Int("kills", 25, "kill -9 iterations per engine (make torture runs 1000)")
-	fullEvery = flag.Int("fullcheck", 1, "run Store.Verify in the check after every N-th kill (and the last); the others resume the fold (make torture uses 10)")
+	fullEvery = flag.Int("fullcheck", 5, "run Store.Verify in the check after every N-th kill (and the last); the others resume the fold (1: after every kill)")
 	maxAcks   = flag.Int("maxacks", 150, "a child is killed after 1 to maxacks acknowledgements (in about half of the kills)")
 	maxDelay  = flag.Duration("maxdelay", 150*time.Millisecond, "a child is killed 0 to maxdelay after it opened the store (in about half of the kills)")
 	enginesFl = flag.String("engines", "", "comma-separated engines to torture (default: rocksdb,pebble,badger)")

@@ -50,7 +50,12 @@
 //
 // It returns a Report with the figures (acknowledged appends and events
 // checked, lost, unacknowledged-but-present) and an error listing the
-// violations found (at most a few of each kind).
+// violations found (at most a few of each kind). Inspect returns the same
+// report without the verdict (the corruption classifier uses it), and
+// CheckWith can skip Store.Verify and resume the fold from an earlier check
+// (CheckOptions), for long runs. Report.Survivors are the unacknowledged
+// appends found present: a caller that goes on appending adopts them
+// (History.Ack) so that later checks require them too.
 //
 // # Child processes
 //
@@ -72,13 +77,30 @@
 // also exits when its standard input reaches EOF, so a dead parent leaves no
 // child behind.
 //
+// # The kill -9 loop
+//
+// KillLoop runs the whole kill -9 torture of one directory: start a workload
+// child, kill it at a random moment drawn from the seed (during Open, after
+// a random delay, or after a random number of acknowledgements), reopen and
+// Check, adopt the survivors, and go on with the next epoch. Its AfterKill
+// hook runs between the kill and the reopen (a power-loss test can drop the
+// unsynced writes there). Its error names the engine, the seed and the
+// iteration; KillStats has the figures.
+//
+// Open retries a locked directory for a while (LockRetry): the store's
+// flock stays held by a child forked, but not yet exec'd, by a test process
+// that runs several loops at once.
+//
 // # Corruption trials
 //
-// BuildTemplate writes a store with a known History and closes it cleanly.
-// Each Trial copies the template, applies one Damage (flip bits, zero a
-// 4 KiB block, truncate the tail, delete the file) to one file of the
-// directory (engine files, snapshots, the STORE file), then opens and reads
-// the copy in a child process and classifies the outcome (Outcome): detected,
-// clean, prefix, undetected tail loss, other error, silent, crash. See
+// BuildTemplate writes a store with a known History in a workload child and
+// either closes it cleanly or kills the child after the last
+// acknowledgement. RunTrial copies a template, applies one Damage (flip bits,
+// zero a 4 KiB block, truncate, delete) to one file of the directory (engine
+// files, snapshots, STORE, LOCK), then opens and reads the copy in a child
+// process and classifies the outcome (Outcome): detected, clean, prefix,
+// tail-loss (undetected), error (loud, but not ErrCorrupt), silent, crash.
+// Campaign plans and runs many trials (a few per damage kind on random
+// files, or every file exhaustively) and Table renders the counts. See
 // docs/reliability.md for the model and the figures.
 package torture
