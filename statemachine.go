@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/durablelog/eventstore/internal/fsutil"
 	"github.com/durablelog/eventstore/internal/snapfile"
 	"github.com/durablelog/eventstore/logstore"
 )
@@ -210,7 +211,7 @@ func (m *stateMachine) writer() {
 }
 
 func (m *stateMachine) write(offset Offset) (*snapfile.Writer, error) {
-	if err := os.MkdirAll(m.dir, 0o755); err != nil {
+	if err := fsutil.MkdirAllSync(m.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("eventstore: create %s: %w", m.dir, err)
 	}
 	w, err := snapfile.Create(m.dir, uint64(offset), m.fingerprint)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/fsutil"
 	"github.com/durablelog/eventstore/logstore"
 	"github.com/durablelog/eventstore/logstore/kvlog"
 )
@@ -65,7 +66,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("eventstore: %s is a regular file, not a directory: give Open a directory", dir)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := fsutil.MkdirAllSync(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("eventstore: create %s: %w", dir, err)
 	}
 	lock, err := lockFile(dir)
@@ -88,7 +89,7 @@ func (s *Store) open() error {
 		return err
 	}
 	engineDir := filepath.Join(s.dir, engineDirName)
-	if err := os.MkdirAll(engineDir, 0o755); err != nil {
+	if err := fsutil.MkdirAllSync(engineDir, 0o755); err != nil {
 		return fmt.Errorf("eventstore: create %s: %w", engineDir, err)
 	}
 	kv, err := engine.Open(engineDir, backend.Options{Logger: s.logger.With("engine", s.backend), Config: s.opts.backendConfig})

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var flagStrict = flag.Bool("powerloss.strict", false, "fail TestNewStorePowerCut on the known directory-fsync bug of eventstore.Open instead of skipping")
+var flagStrict = flag.Bool("powerloss.strict", true, "fail TestNewStorePowerCut when a new store loses acknowledged appends (false: report and skip)")
 
 // TestNewStorePowerCut: a store that Open has just created must keep its
 // acknowledged appends through a power cut. Two cases per engine: Open
@@ -26,12 +26,11 @@ var flagStrict = flag.Bool("powerloss.strict", false, "fail TestNewStorePowerCut
 // the first acknowledgements and reports which directory entries were not
 // durable.
 //
-// Known bug (found by this test): eventstore.Open creates dir and dir/engine
-// with os.MkdirAll and fsyncs neither dir's parent nor dir afterwards, so a
-// power cut soon after the first Sync appends can lose the whole store.
-// Pebble fsyncs the parent of its own directory (dir) when it opens, which
-// covers dir/engine but not dir itself. The test skips with a loud message
-// while the bug stands; -powerloss.strict makes it fail.
+// This test found a bug, since fixed: eventstore.Open created dir and
+// dir/engine with os.MkdirAll and fsynced neither dir's parent nor dir, so a
+// power cut soon after the first Sync appends could lose the whole store.
+// Open now creates its directories with fsutil.MkdirAllSync, which fsyncs
+// the parent of every directory it creates.
 func TestNewStorePowerCut(t *testing.T) {
 	if err := lazyfs.Available(); err != nil {
 		fmt.Fprintf(os.Stderr, "\n*** SKIPPING the FUSE power-loss tests: %v ***\n\n", err)

@@ -57,3 +57,26 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	ok = true
 	return SyncDir(dir)
 }
+
+// MkdirAllSync creates dir and any missing parents, like os.MkdirAll, and
+// makes each new directory entry durable by fsyncing its parent: a power cut
+// after MkdirAllSync returns cannot lose the directories it created.
+func MkdirAllSync(dir string, perm os.FileMode) error {
+	dir = filepath.Clean(dir)
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := MkdirAllSync(parent, perm); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, perm); err != nil && !os.IsExist(err) {
+		return fmt.Errorf("create directory %s: %w", dir, err)
+	}
+	return SyncDir(parent)
+}
