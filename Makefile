@@ -37,7 +37,7 @@ APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 FUZZ_TARGETS := ./internal/record:FuzzDecode ./internal/record:FuzzDecodeResealed ./internal/record:FuzzKeys ./internal/snapfile:FuzzDecodeHeader
 FUZZTIME ?= 10m
 
-.PHONY: help deps demo install lint test cover bench bench-go bench-short fuzz fuzz-short clean
+.PHONY: help deps demo install lint test cover torture bench bench-go bench-short fuzz fuzz-short clean
 
 help: ## List the targets.
 	@echo 'Targets:'
@@ -89,6 +89,12 @@ test: lint ## Lint, run every test with -race and coverage, print the coverage.
 cover: test ## Like test, and also write coverage.html.
 	$(GO) tool cover -html=coverage.out -o coverage.html
 	@echo 'wrote coverage.html'
+
+torture: deps ## The long durability runs: 1000 kill -9 per engine, exhaustive corruption, power-loss cuts, 1M-cycle RocksDB leak check (hours).
+	$(GO) test -count=1 -timeout 6h ./torture -run TestKill9 -v -args -kills=1000 -fullcheck=10 -maxacks=40 -maxdelay=50ms
+	$(GO) test -count=1 -timeout 2h ./torture -run TestCorruption -v -args -corrupt.exhaustive -corrupt.repeat=2
+	$(GO) test -count=1 -timeout 3h ./powerloss -v -args -powerloss.long
+	$(GO) test -count=1 -timeout 1h ./backends/rocksdb -run TestLeakCMemory -v -args -rocksdb.leakcycles=1000000
 
 bench: deps ## Write the engine comparison report to adr/reports/backend-comparison (BENCH_FLAGS adds flags, e.g. --scale 0.35).
 	$(GO) run ./cmd/eventstore bench --backends rocksdb,pebble,badger,memory --out adr/reports/backend-comparison $(BENCH_FLAGS)
