@@ -129,6 +129,9 @@ func (Engine) Open(dir string, opts backend.Options) (backend.KV, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	bo := o.badgerOptions(dir, logger)
+	if err := removeEmptyLogs(dir); err != nil {
+		return nil, err
+	}
 	if !o.DisableVerifyOnOpen {
 		if err := verifyTables(dir, bo); err != nil {
 			return nil, err

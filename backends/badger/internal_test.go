@@ -249,3 +249,27 @@ func TestVerifyTableErrors(t *testing.T) {
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "MANIFEST"), 0o700))
 	require.Error(t, verifyTables(dir, bdg.DefaultOptions(dir)))
 }
+
+// TestEmptyLogsAfterCrash: an empty memtable WAL or value log, as a crash
+// between badger's create and size leaves, does not stop the store from
+// opening, and the data survives.
+func TestEmptyLogsAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	kv, err := Engine{}.Open(dir, backend.Options{})
+	require.NoError(t, err)
+	b := kv.NewBatch()
+	b.Set([]byte("k"), []byte("v"))
+	require.NoError(t, b.Commit(true))
+	require.NoError(t, kv.Close())
+	for _, name := range []string{"00042.mem", "000042.vlog"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), nil, 0o644))
+	}
+	kv, err = Engine{}.Open(dir, backend.Options{})
+	require.NoError(t, err)
+	defer kv.Close()
+	v, ok, err := kv.Get([]byte("k"))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "v", string(v))
+	require.NoError(t, removeEmptyLogs(filepath.Join(dir, "missing")))
+}
