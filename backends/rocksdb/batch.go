@@ -68,7 +68,11 @@ func (b *batch) Commit(sync bool) error {
 	if sync {
 		wo = s.syncWO
 	}
-	return wrap("commit to", s.dir, s.db.Write(wo, b.wb))
+	if err := s.db.Write(wo, b.wb); err != nil {
+		s.failed.Store(true)
+		return wrap("commit to", s.dir, err)
+	}
+	return nil
 }
 
 // Close implements backend.Batch: it frees the batch. It does nothing after

@@ -56,11 +56,13 @@ package rocksdb
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/durablelog/eventstore/backend"
@@ -163,6 +165,12 @@ type kv struct {
 
 	itersMu sync.Mutex
 	iters   map[*iterator]struct{} // open iterators, released by Close
+
+	// failed is set once a write or a WAL sync failed. RocksDB then holds
+	// the error in its WAL writer, and a later FlushWAL trips an assertion
+	// that aborts the process; the store is failed and its durability
+	// unknown anyway, so Close skips the final WAL sync.
+	failed atomic.Bool
 }
 
 // Get implements backend.KV. It returns a copy of the value, which the caller
@@ -224,8 +232,18 @@ func (s *kv) Sync() error {
 	if s.closed {
 		return errClosed
 	}
-	return wrap("sync", s.dir, s.db.FlushWAL(true))
+	if s.failed.Load() {
+		return wrap("sync", s.dir, errAfterFailure)
+	}
+	if err := s.db.FlushWAL(true); err != nil {
+		s.failed.Store(true)
+		return wrap("sync", s.dir, err)
+	}
+	return nil
 }
+
+// errAfterFailure is returned by Sync after a write or sync failed.
+var errAfterFailure = errors.New("an earlier write or sync failed; reopen the store to find out what is durable")
 
 // Close implements backend.KV. It syncs the WAL, closes the database and
 // frees its C objects. A second Close returns an error wrapping
@@ -251,7 +269,10 @@ func (s *kv) Close() error {
 		s.log.Warn("rocksdb: Close called with iterators still open; they were released", "dir", s.dir, "iterators", leaked)
 	}
 
-	err := s.db.FlushWAL(true)
+	var err error
+	if !s.failed.Load() {
+		err = s.db.FlushWAL(true)
+	}
 	s.db.Close()
 	s.ro.Destroy()
 	s.syncWO.Destroy()
