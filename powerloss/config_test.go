@@ -15,7 +15,7 @@ var (
 	flagSeed     = flag.Uint64("powerloss.seed", 0, "seed of every randomized test (0: a random seed, printed)")
 	flagCuts     = flag.Int("powerloss.cuts", 0, "power cuts per engine in TestPowerLossFUSE (default 6, long 300)")
 	flagDuration = flag.Duration("powerloss.duration", 0, "bound on each engine's TestPowerLossFUSE loop (default none, long 15m)")
-	flagPoints   = flag.Int("powerloss.points", 0, "crash points of TestPebbleCrashPoints (default 240, long 6000)")
+	flagPoints   = flag.Int("powerloss.points", 0, "crash points of TestPebbleCrashPoints (default 240, long 25000)")
 	flagEngines  = flag.String("powerloss.engines", "", "comma-separated engines to run (default all)")
 	flagProfile  = flag.String("powerloss.profile", "small", "engine profile of TestPowerLossFUSE (see torture.EngineConfig): small or \"\" for the defaults")
 	flagVerbose  = flag.Bool("powerloss.verbose", false, "log every iteration, and the lazyfs server's diagnostics")
@@ -52,7 +52,7 @@ func loopDuration() time.Duration {
 	return 0
 }
 
-func crashPoints() int { return pick(*flagLong, 240, 6000, *flagPoints) }
+func crashPoints() int { return pick(*flagLong, 240, 25000, *flagPoints) }
 
 func engineSelected(name string) bool {
 	if *flagEngines == "" {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/backends/rocksdb"
 	"github.com/durablelog/eventstore/conformance"
 	"github.com/durablelog/eventstore/internal/torture"
 )
@@ -42,6 +43,18 @@ type faultSpec struct {
 	// appends all succeeded reports "done" (and closes the store if Close
 	// is set).
 	MaxAppends int `json:"max_appends,omitempty"`
+	// RocksWAL, for the rocksdb engine, is the WALRecoveryMode to open it
+	// with (with the smallest memtable); 0 is the engine's defaults.
+	RocksWAL rocksdb.WALRecoveryMode `json:"rocks_wal,omitempty"`
+}
+
+// options returns the store options of spec.
+func (spec faultSpec) options() []eventstore.Option {
+	opts := []eventstore.Option{eventstore.WithBackend(spec.Backend)}
+	if spec.Backend == rocksdb.Name && spec.RocksWAL != 0 {
+		opts = append(opts, eventstore.WithBackendConfig(rocksdb.Options{WALRecoveryMode: spec.RocksWAL, WriteBufferSize: 64 << 10}))
+	}
+	return opts
 }
 
 // faultMsg is one line of a fault child's standard output.
@@ -92,7 +105,7 @@ func faultChild(raw string) int {
 		out.send(faultMsg{T: "error", Err: err.Error()})
 		return 2
 	}
-	s, err := torture.Open(spec.Dir, new(conformance.HashState), eventstore.WithBackend(spec.Backend))
+	s, err := torture.Open(spec.Dir, new(conformance.HashState), spec.options()...)
 	if err != nil {
 		out.send(faultMsg{T: "error", Err: "open: " + err.Error()})
 		return 1

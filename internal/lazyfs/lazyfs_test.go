@@ -149,6 +149,9 @@ func TestNewFileNeedsDirectoryFsync(t *testing.T) {
 	e.write("both", "c", true)
 	e.write("dir-only", "d", false)
 	e.syncDir(".")
+	st, err := e.srv.Stats()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, st.EarlyEntries, "dir-only's name became durable before its data")
 	e.cut()
 	e.requireContent("both", "c")
 	// The name is durable, the data is not.
