@@ -73,7 +73,9 @@ func TestCrashDuringFunding(t *testing.T) {
 			require.NoError(t, err, "%s", out)
 			s := string(out)
 			require.Contains(t, s, "opened a "+engine+" store: head 6") // 67 or 68
-			require.Contains(t, s, "recovered: snapshot at offset 50 restored")
+			// Snapshots become durable in the background, so the kill may
+			// come before the one at offset 50 is: 0 (none) or 50.
+			require.Regexp(t, `recovered: snapshot at offset (0|50) restored`, s)
 			require.Contains(t, s, "journal: 67 acknowledged appends, all in the log")
 			require.Regexp(t, regexp.MustCompile(`the append in flight at the crash \(fund channel-6: bob-6 deposits\): (present at offset 68|absent)`), s)
 			require.Equal(t, 2, strings.Count(s, "consistent: yes"), s)
