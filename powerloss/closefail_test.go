@@ -2,7 +2,6 @@ package powerloss
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,15 +18,15 @@ import (
 // TestCloseAfterFailedCommit: after a write or fsync of the write-ahead log
 // failed, Store.Close must return (an error is fine), not crash.
 //
-// Known bug (found by this test): with Debian's librocksdb (7.8.3, built
-// with assertions), the rocksdb engine's Close calls FlushWAL(sync=true)
-// after the WAL writer failed, which trips RocksDB's debug assertion
+// This test found a bug, since fixed: with Debian's librocksdb (7.8.3, built
+// with assertions), the rocksdb engine's Close called FlushWAL(sync=true)
+// after the WAL writer had failed, which tripped RocksDB's debug assertion
 // `sync_without_flush_called_` in
 // WritableFileWriter::AssertFalseAndGetStatusForPrevError
-// (file/writable_file_writer.h:312) and aborts the process with SIGABRT.
-// The test skips with a loud message while the bug stands;
-// -powerloss.close-strict makes it fail. Make that the default once the
-// engine is fixed.
+// (file/writable_file_writer.h:312) and aborted the process with SIGABRT.
+// The engine now remembers the failure and skips the flush. The store runs
+// in a child process, so that a crash is an outcome; -powerloss.strict=false
+// reports one and skips instead of failing.
 func TestCloseAfterFailedCommit(t *testing.T) {
 	if err := lazyfs.Available(); err != nil {
 		fmt.Fprintf(os.Stderr, "\n*** SKIPPING the FUSE fault-injection tests: %v ***\n\n", err)
@@ -77,15 +76,13 @@ func TestCloseAfterFailedCommit(t *testing.T) {
 		return
 	}
 	msg := strings.Join(findings, "\n\t") +
-		"\nfix (backends/rocksdb, kv.Close): do not call FlushWAL(true) once a Commit or Sync has failed (remember the failure in the kv), or check the DB's background error first; the store is failed and its durability unknown anyway"
-	if *flagCloseStrict {
+		"\nan engine's Close must not crash after a failed Commit or Sync: the store is failed and its durability unknown anyway (rocksdb: skip FlushWAL once a write failed)"
+	if *flagStrict {
 		t.Fatal(msg)
 	}
-	fmt.Fprintf(os.Stderr, "\n*** KNOWN BUG (TestCloseAfterFailedCommit): %s ***\n\n", msg)
-	t.Skipf("KNOWN BUG, skipped (run with -powerloss.close-strict to fail):\n\t%s", msg)
+	fmt.Fprintf(os.Stderr, "\n*** BUG (TestCloseAfterFailedCommit): %s ***\n\n", msg)
+	t.Skipf("BUG, skipped (-powerloss.strict=false):\n\t%s", msg)
 }
-
-var flagCloseStrict = flag.Bool("powerloss.close-strict", false, "fail TestCloseAfterFailedCommit on the open rocksdb Close bug instead of skipping (make it the default once fixed)")
 
 // assertionLine returns the line of a C assertion failure in stderr, or its
 // tail.
@@ -97,11 +94,6 @@ func assertionLine(stderr string) string {
 	}
 	return tail(stderr)
 }
-
-// closeAfterFailure reports whether a fault child should Close a store
-// whose WAL failed: not the rocksdb engine's, whose Close aborts the process
-// then (see TestCloseAfterFailedCommit).
-func closeAfterFailure(engine string) bool { return engine != "rocksdb" }
 
 func firstLineS(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

@@ -22,9 +22,11 @@ import (
 
 // faultChildEnv makes the test binary run faultChild (see
 // maybeRunFaultChild). A store whose write-ahead log failed runs in a
-// process of its own: the rocksdb engine's Close aborts the process after
-// such a failure (TestCloseAfterFailedCommit), and RocksDB will not reopen a
-// directory in the process that still holds it.
+// process of its own, so that a crash is an outcome and not the end of the
+// test (the rocksdb engine's Close used to abort the process after such a
+// failure: TestCloseAfterFailedCommit), and a store abandoned after a
+// failure leaves nothing in the test process (RocksDB will not reopen a
+// directory that an open instance in the same process still locks).
 const faultChildEnv = "EVENTSTORE_POWERLOSS_FAULT_CHILD"
 
 // faultSpec tells a fault child what to do.

@@ -227,7 +227,7 @@ func TestLazyFSFaults(t *testing.T) {
 					// The store runs in a child: see faultChildEnv.
 					m := newMounted(t)
 					h := torture.NewHistory(torture.Shape{Seed: rng.Uint64()})
-					p, err := startFaultChild(faultSpec{Dir: m.dir, Backend: engine, Shape: h.Shape(), Epoch: 1, Close: closeAfterFailure(engine)}, h)
+					p, err := startFaultChild(faultSpec{Dir: m.dir, Backend: engine, Shape: h.Shape(), Epoch: 1, Close: true}, h)
 					require.NoError(t, err)
 					require.NoError(t, p.waitAcks(10+rng.IntN(40), 2*time.Minute))
 					r := c.rule
