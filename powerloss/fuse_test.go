@@ -154,7 +154,7 @@ func powerCutLoop(t *testing.T, engine, profile string, seed uint64, cuts int, b
 			timer = time.AfterFunc(time.Duration(rng.Int64N(int64(lastStartup)+1)), func() { close(ch) })
 			trigger = ch
 		case mode < 11:
-			trigger = afterReady(c, time.Duration(rng.Int64N(int64(150*time.Millisecond))))
+			trigger = c.AfterReady(time.Duration(rng.Int64N(int64(150 * time.Millisecond))))
 		default:
 			trigger = c.AfterAcks(1 + rng.IntN(150))
 		}
@@ -293,27 +293,6 @@ func inFlight(h *torture.History, epoch uint32, workers int, ready bool) []tortu
 		out[w] = torture.AppendID{Epoch: epoch, Worker: uint16(w), Seq: last[w] + 1}
 	}
 	return out
-}
-
-// afterReady returns a channel closed d after the child is ready, and never
-// if it exits first.
-func afterReady(c *torture.Child, d time.Duration) <-chan struct{} {
-	ch := make(chan struct{})
-	go func() {
-		select {
-		case <-c.Ready():
-		case <-c.Exited():
-			return
-		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			close(ch)
-		case <-c.Exited():
-		}
-	}()
-	return ch
 }
 
 func isClosed(ch <-chan struct{}) bool {

@@ -114,7 +114,7 @@ func (l KillLoop) Run(ctx context.Context) (KillStats, error) {
 			startupTimer = time.AfterFunc(time.Duration(rng.Int64N(int64(lastStartup)+1)), func() { close(ch) })
 			trigger = ch
 		case mode < 11:
-			trigger = afterReady(c, time.Duration(rng.Int64N(int64(l.MaxDelay)+1)))
+			trigger = c.AfterReady(time.Duration(rng.Int64N(int64(l.MaxDelay) + 1)))
 		default:
 			trigger = c.AfterAcks(1 + rng.IntN(l.MaxAcks))
 		}
@@ -219,9 +219,9 @@ func (l KillLoop) check(ctx context.Context, h *History, o CheckOptions) (*Repor
 	return rep, cerr
 }
 
-// afterReady returns a channel closed d after the child is ready, and never
-// if it exits first.
-func afterReady(c *Child, d time.Duration) <-chan struct{} {
+// AfterReady returns a channel closed d after the child is ready, and never
+// if it exits first: a kill trigger at a random moment of the workload.
+func (c *Child) AfterReady(d time.Duration) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() {
 		select {
