@@ -35,37 +35,9 @@ func appendWorkload(writers, perAppend, size int, d eventstore.Durability, sm bo
 		for i := range events {
 			events[i] = eventstore.Event{Type: "Bench", Data: data}
 		}
-		lat := make([][]time.Duration, writers)
-		errs := make([]error, writers)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for w := range writers {
-			ops := n / writers
-			if w < n%writers {
-				ops++
-			}
-			wg.Go(func() {
-				stream := streamName(w)
-				l := make([]time.Duration, 0, ops)
-				for range ops {
-					t0 := time.Now()
-					if _, err := s.Append(ctx, stream, eventstore.Any, events...); err != nil {
-						errs[w] = err
-						return
-					}
-					l = append(l, time.Since(t0))
-				}
-				lat[w] = l
-			})
-		}
-		wg.Wait()
-		elapsed := time.Since(start)
-		m := Measurement{Ops: n, Events: n * perAppend, Bytes: int64(n * perAppend * size), Elapsed: elapsed}
-		for w := range writers {
-			if errs[w] != nil {
-				return m, errs[w]
-			}
-			m.Latencies = append(m.Latencies, lat[w]...)
+		m, err := appendConcurrently(ctx, s, writers, n, events, size)
+		if err != nil {
+			return m, err
 		}
 		return m, s.Close()
 	}
@@ -87,3 +59,41 @@ var (
 	AppendSize16K       = Workload{Name: "append/size/16KiB", Run: appendWorkload(16, 1, 16<<10, eventstore.Sync, false), DefaultN: 5000}
 	AppendSize1M        = Workload{Name: "append/size/1MiB", Run: appendWorkload(4, 1, 1<<20, eventstore.Sync, false), DefaultN: 200}
 )
+
+// appendConcurrently makes n appends of events to s from writers goroutines,
+// each to its own stream, and measures them: the timed core of the append
+// workloads and of the snapshot sweep.
+func appendConcurrently(ctx context.Context, s *eventstore.Store, writers, n int, events []eventstore.Event, size int) (Measurement, error) {
+	lat := make([][]time.Duration, writers)
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range writers {
+		ops := n / writers
+		if w < n%writers {
+			ops++
+		}
+		wg.Go(func() {
+			stream := streamName(w)
+			l := make([]time.Duration, 0, ops)
+			for range ops {
+				t0 := time.Now()
+				if _, err := s.Append(ctx, stream, eventstore.Any, events...); err != nil {
+					errs[w] = err
+					return
+				}
+				l = append(l, time.Since(t0))
+			}
+			lat[w] = l
+		})
+	}
+	wg.Wait()
+	m := Measurement{Ops: n, Events: n * len(events), Bytes: int64(n * len(events) * size), Elapsed: time.Since(start)}
+	for w := range writers {
+		if errs[w] != nil {
+			return m, errs[w]
+		}
+		m.Latencies = append(m.Latencies, lat[w]...)
+	}
+	return m, nil
+}

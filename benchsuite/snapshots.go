@@ -156,36 +156,9 @@ func sweepAppend(ctx context.Context, t Target, p eventstore.SnapshotPolicy, n i
 	}
 	defer s.Close()
 	ev := eventstore.Event{Type: "Bench", Data: payload(EventSize, 1)}
-	lat := make([][]time.Duration, sweepWriters)
-	errs := make([]error, sweepWriters)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range sweepWriters {
-		ops := n / sweepWriters
-		if w < n%sweepWriters {
-			ops++
-		}
-		wg.Go(func() {
-			stream := streamName(w)
-			l := make([]time.Duration, 0, ops)
-			for range ops {
-				t0 := time.Now()
-				if _, err := s.Append(ctx, stream, eventstore.Any, ev); err != nil {
-					errs[w] = err
-					return
-				}
-				l = append(l, time.Since(t0))
-			}
-			lat[w] = l
-		})
-	}
-	wg.Wait()
-	m := Measurement{Ops: n, Events: n, Bytes: int64(n * EventSize), Elapsed: time.Since(start)}
-	for w := range sweepWriters {
-		if errs[w] != nil {
-			return m, errs[w]
-		}
-		m.Latencies = append(m.Latencies, lat[w]...)
+	m, err := appendConcurrently(ctx, s, sweepWriters, n, []eventstore.Event{ev}, EventSize)
+	if err != nil {
+		return m, err
 	}
 	taken := s.SnapshotStatus().Taken
 	m.Extra = map[string]float64{"snapshots": float64(taken)}
