@@ -14,6 +14,7 @@ import (
 var concurrencyTests = []storeTest{
 	{"ExactVersionsOneWinnerEach", testOneWinnerPerVersion},
 	{"GroupCommitKeepsResultsApart", testGroupCommitResults},
+	{"DuplicateAppendsReturnOnlyWhenDurable", testDuplicateAppends},
 }
 
 // testOneWinnerPerVersion runs 16 writers: half race on one shared stream
@@ -139,5 +140,63 @@ func testGroupCommitResults(t *testing.T, h Harness) {
 	}
 	recs := readAll(t, s)
 	require.Len(t, recs, 1+2*(n-n/4))
+	checkDense(t, recs)
+}
+
+// testDuplicateAppends sends the same append (same stream, NoStream, the same
+// event ids) from 16 goroutines at once, as duplicate delivery of one command
+// does, round after round. Every call that succeeds returns the one
+// append's result, and only once its events are published (the head covers
+// them and a read returns them) and applied to the state machine: a retry
+// that matched an append of its own commit group waits for that group.
+func testDuplicateAppends(t *testing.T, h Harness) {
+	sm := &HashState{}
+	s, _ := h.newStore(t, eventstore.WithStateMachine(sm), eventstore.WithSnapshotPolicy(eventstore.Never()))
+	ctx := context.Background()
+	const rounds, senders = 200, 16
+	type seen struct {
+		res     eventstore.AppendResult
+		err     error
+		head    eventstore.Offset
+		applied eventstore.Offset
+		read    []eventstore.Record
+		readErr error
+	}
+	for round := range rounds {
+		stream := fmt.Sprint("cmd-", round)
+		events := []eventstore.Event{evID(stream+"/1", "T", "a"), evID(stream+"/2", "T", "b")}
+		obs := make([]seen, senders)
+		var wg sync.WaitGroup
+		for i := range senders {
+			wg.Go(func() {
+				o := &obs[i]
+				o.res, o.err = s.Append(ctx, stream, eventstore.NoStream, events...)
+				if o.err != nil {
+					return
+				}
+				o.head = s.Head()
+				_, o.applied, _ = sm.Sum()
+				o.read, o.readErr = s.ReadLog(ctx, o.res.First, 2)
+			})
+		}
+		wg.Wait()
+		var want eventstore.AppendResult
+		for i, o := range obs {
+			require.NoError(t, o.err, "round %d sender %d", round, i)
+			if i == 0 {
+				want = o.res
+			}
+			require.Equal(t, want, o.res, "round %d sender %d: every copy returns the one append's result", round, i)
+			require.Equal(t, want.First+1, want.Last)
+			require.GreaterOrEqual(t, o.head, o.res.Last, "round %d sender %d: Append returned before the head covered its events", round, i)
+			require.GreaterOrEqual(t, o.applied, o.res.Last, "round %d sender %d: Append returned before the state machine applied its events", round, i)
+			require.NoError(t, o.readErr)
+			require.Len(t, o.read, 2, "round %d sender %d: the acknowledged events are not readable", round, i)
+			require.Equal(t, events[0].ID, o.read[0].ID)
+			require.Equal(t, events[1].ID, o.read[1].ID)
+		}
+	}
+	recs := readAll(t, s)
+	require.Len(t, recs, 2*rounds, "each round wrote its append once")
 	checkDense(t, recs)
 }

@@ -177,21 +177,24 @@ func (l *Log) commit(group []*pending) {
 	b := l.kv.NewBatch()
 	defer b.Close()
 	s := newSequencer(l, l.head.Load(), l.cfg.Now().UTC())
+	// accepted holds the appends written into the batch and the retries of
+	// appends among them: all complete only once the batch is durable and
+	// published, and all fail if the commit fails.
 	accepted := make([]*pending, 0, len(group))
 	for _, p := range group {
 		if err := checkCtx(p.ctx); err != nil {
 			l.finish(p, err)
 			continue
 		}
-		res, retry, err := s.add(p.req, b)
+		res, out, err := s.add(p.req, b)
+		p.res = res
 		switch {
 		case err != nil:
 			l.finish(p, err)
-		case retry:
-			p.res = res
+		case out == retryCommitted:
+			// The original append is durable, published and applied.
 			l.finish(p, nil)
 		default:
-			p.res = res
 			accepted = append(accepted, p)
 		}
 	}
@@ -203,6 +206,7 @@ func (l *Log) commit(group []*pending) {
 		// out. Never retry the sync as if it had worked.
 		l.failed.Store(&err)
 		for _, p := range accepted {
+			p.res = logstore.AppendResult{}
 			l.finish(p, fmt.Errorf("%w: commit failed: %w", logstore.ErrFailed, err))
 		}
 		return
@@ -228,8 +232,8 @@ func (l *Log) commitBatch(p *pending) {
 	s := newSequencer(l, l.head.Load(), l.cfg.Now().UTC())
 	ress := make([]logstore.AppendResult, len(p.batch))
 	for i, req := range p.batch {
-		res, retry, err := s.add(req, b)
-		if err == nil && retry {
+		res, out, err := s.add(req, b)
+		if err == nil && out != added {
 			err = &logstore.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: s.streams[req.Stream].version}
 		}
 		if err != nil {

@@ -52,19 +52,40 @@ func (s *sequencer) stream(name string) (*streamState, error) {
 	return st, nil
 }
 
+// outcome says what add did with a request.
+type outcome int
+
+const (
+	// added: the request passed its checks and is written into the batch.
+	added outcome = iota
+	// retryCommitted: a retry of an append that is committed and
+	// published; its original result is returned and nothing is written.
+	retryCommitted
+	// retryInGroup: a retry of an append added earlier in this group,
+	// which is not committed yet. It completes with the group's commit,
+	// and fails with it.
+	retryInGroup
+)
+
 // add checks req and, when it passes, assigns its offsets and writes it into
-// b. retry reports a recognised retry of a committed append, whose original
-// result is returned and which writes nothing.
-func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logstore.AppendResult, retry bool, err error) {
+// b. A recognised retry writes nothing and returns the original result; its
+// outcome says whether that append is committed or still in this group.
+func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logstore.AppendResult, out outcome, err error) {
 	st, err := s.stream(req.Stream)
 	if err != nil {
-		return res, false, err
+		return res, added, err
 	}
 	if !matches(req.Expected, st.version) {
-		if res, ok, err := s.retryOf(req, st); err != nil || ok {
-			return res, ok, err
+		res, ok, err := s.retryOf(req, st)
+		switch {
+		case err != nil:
+			return res, added, err
+		case ok && res.Version > st.base:
+			return res, retryInGroup, nil
+		case ok:
+			return res, retryCommitted, nil
 		}
-		return res, false, &logstore.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: st.version}
+		return res, added, &logstore.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: st.version}
 	}
 	for _, e := range req.Events {
 		if e.ID == "" {
@@ -72,10 +93,10 @@ func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logsto
 		}
 		v, found, err := s.idVersion(req.Stream, st, e.ID)
 		if err != nil {
-			return res, false, err
+			return res, added, err
 		}
 		if found {
-			return res, false, fmt.Errorf("%w: id %q of stream %q is used by version %d", logstore.ErrDuplicateID, e.ID, req.Stream, v)
+			return res, added, fmt.Errorf("%w: id %q of stream %q is used by version %d", logstore.ErrDuplicateID, e.ID, req.Stream, v)
 		}
 	}
 	res.First = s.head + 1
@@ -98,7 +119,7 @@ func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logsto
 		}
 	}
 	res.Last, res.Version = s.head, st.version
-	return res, false, nil
+	return res, added, nil
 }
 
 func matches(expected int64, version uint64) bool {
