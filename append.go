@@ -20,6 +20,12 @@ import (
 // append; Append returns that append's result and writes nothing. Any other
 // reuse of an ID already in the stream fails with ErrInvalidEvent.
 //
+// Every successful return, a retry's included, happens after the events it
+// names are durable, readable (Head() >= res.Last) and applied to the state
+// machine. A retry of an append that is still being committed, as when the
+// same command is delivered twice at once, waits for that commit and fails
+// if it fails.
+//
 // Concurrent appends are committed together, with one engine write and one
 // sync, in the order offsets are assigned; each keeps its own result.
 //

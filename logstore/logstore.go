@@ -74,8 +74,11 @@ type Log interface {
 	// the request is a retry of a committed append (Expected >= 0, every
 	// event has an id, and the events after version Expected carry the same
 	// ids in the same order): then Append returns that append's result and
-	// writes nothing. An id already used in the stream otherwise fails with
-	// an error wrapping ErrDuplicateID.
+	// writes nothing. A retry returns only once the append it repeats is
+	// durable and published (and OnCommit has run for it): a retry of an
+	// append in the same commit completes with that commit and fails with
+	// it. An id already used in the stream otherwise fails with an error
+	// wrapping ErrDuplicateID.
 	//
 	// The context is honoured until the request joins a commit; after that
 	// Append waits for the commit.
