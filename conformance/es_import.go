@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/durablelog/eventstore"
 	"github.com/stretchr/testify/require"
@@ -11,6 +12,7 @@ import (
 var importTests = []storeTest{
 	{"ImportKeepsEverything", testImportKeepsEverything},
 	{"ImportRejectsBrokenSequence", testImportRejects},
+	{"ImportAtomicAgainstConcurrentAppend", testImportConcurrentAppend},
 }
 
 func seq(recs []eventstore.Record) func(func(eventstore.Record, error) bool) {
@@ -74,4 +76,37 @@ func testImportRejects(t *testing.T, h Harness) {
 	dst2, _ := h.newStore(t)
 	_, err = dst2.Import(context.Background(), seq(bad))
 	require.ErrorIs(t, err, eventstore.ErrInvalidEvent)
+}
+
+// testImportConcurrentAppend: an append that runs while an import reads its
+// records takes the offset the import's next batch expected. The import must
+// fail before that batch is written, not after: the log holds the append and
+// nothing of the batch.
+func testImportConcurrentAppend(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s, _ := h.newStore(t)
+	mustAppend(t, s, "before", eventstore.NoStream, ev("T", "0"))
+	var appended eventstore.AppendResult
+	records := func(yield func(eventstore.Record, error) bool) {
+		for i := range 3 {
+			r := eventstore.Record{Event: ev("Imported", "x"), Stream: "imported", Offset: eventstore.Offset(2 + i), Version: uint64(1 + i), Time: time.Unix(1700000000, 0).UTC()}
+			if !yield(r, nil) {
+				return
+			}
+			if i == 0 {
+				// Another writer, between two records of the same batch.
+				appended = mustAppend(t, s, "other", eventstore.NoStream, ev("T", "1"))
+			}
+		}
+	}
+	st, err := s.Import(ctx, records)
+	require.ErrorIs(t, err, eventstore.ErrInvalidEvent, "the import must notice the concurrent append")
+	require.Zero(t, st.Records, "no imported record may be committed")
+	require.Equal(t, eventstore.Offset(2), appended.First)
+	recs := readAll(t, s)
+	require.Len(t, recs, 2, "the log holds the first event and the concurrent append, nothing of the import")
+	require.Equal(t, "other", recs[1].Stream)
+	v, err := s.StreamVersion(ctx, "imported")
+	require.NoError(t, err)
+	require.Zero(t, v)
 }

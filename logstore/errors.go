@@ -16,6 +16,10 @@ var ErrDuplicateID = errors.New("event id already used in the stream")
 // longer knows what is durable and refuses appends until it is reopened.
 var ErrFailed = errors.New("log failed and refuses appends until it is reopened")
 
+// ErrWrongOffset is wrapped when a request's first event would not land at
+// the offset its At field names. Nothing was written.
+var ErrWrongOffset = errors.New("the request would not land at the offset it names")
+
 // ErrBatchTooLarge is wrapped when one append is larger than the storage can
 // commit atomically.
 var ErrBatchTooLarge = errors.New("append too large to commit atomically")

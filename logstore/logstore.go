@@ -52,6 +52,12 @@ type AppendRequest struct {
 	// Time, when not zero, is recorded as the events' time instead of the
 	// commit time. Imports use it to keep the original times.
 	Time time.Time
+	// At, when not zero, is the offset the request's first event must get.
+	// The check is made when the request is sequenced, before anything is
+	// written: a request that would land elsewhere fails with an error
+	// wrapping ErrWrongOffset and writes nothing. Imports use it, so that an
+	// append that runs during an import cannot shift the imported records.
+	At uint64
 }
 
 // AppendResult tells where an append landed.

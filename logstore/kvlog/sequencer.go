@@ -99,6 +99,9 @@ func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logsto
 			return res, added, fmt.Errorf("%w: id %q of stream %q is used by version %d", logstore.ErrDuplicateID, e.ID, req.Stream, v)
 		}
 	}
+	if req.At != 0 && req.At != s.head+1 {
+		return res, added, fmt.Errorf("%w: stream %q: its first event would get offset %d, not %d", logstore.ErrWrongOffset, req.Stream, s.head+1, req.At)
+	}
 	res.First = s.head + 1
 	at := s.now
 	if !req.Time.IsZero() {
