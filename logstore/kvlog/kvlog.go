@@ -41,6 +41,10 @@ type Log struct {
 	// reading, Close for writing.
 	mu     sync.RWMutex
 	closed bool
+	// closing is set when Close starts, before it waits for mu: new reads
+	// and appends fail at once instead of queueing behind Close, and long
+	// scans (Verify) stop between two records.
+	closing atomic.Bool
 
 	reqs chan *pending
 	quit chan struct{} // closed by Close: the committer drains and exits
@@ -167,8 +171,12 @@ func (l *Log) Failed() error {
 // backend.Checkpointer. The caller must not write to it.
 func (l *Log) KV() backend.KV { return l.kv }
 
-// rlock takes the read side of mu, failing when the log is closed.
+// rlock takes the read side of mu, failing when the log is closed or
+// closing.
 func (l *Log) rlock() error {
+	if l.closing.Load() {
+		return fmt.Errorf("%w", backend.ErrClosed)
+	}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
@@ -179,6 +187,7 @@ func (l *Log) rlock() error {
 
 // Close stops the log and closes the engine.
 func (l *Log) Close() error {
+	l.closing.Store(true)
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -198,6 +207,15 @@ func (l *Log) Close() error {
 		errs = append(errs, fmt.Errorf("close the engine: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// interrupted reports why a scan holding the read lock must stop between two
+// records: the log is closing, or ctx is done.
+func (l *Log) interrupted(ctx context.Context) error {
+	if l.closing.Load() {
+		return fmt.Errorf("%w: the log is closing", backend.ErrClosed)
+	}
+	return checkCtx(ctx)
 }
 
 func checkCtx(ctx context.Context) error {

@@ -70,7 +70,7 @@ func (l *Log) ReadLog(ctx context.Context, from uint64, limit, maxBytes int) ([]
 	next, size := from, 0
 	for it.Next() {
 		if len(out)%ctxCheckEvery == 0 {
-			if err := checkCtx(ctx); err != nil {
+			if err := l.interrupted(ctx); err != nil {
 				return nil, err
 			}
 		}
@@ -118,7 +118,7 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit,
 	next, size := from, 0
 	for it.Next() {
 		if len(out)%ctxCheckEvery == 0 {
-			if err := checkCtx(ctx); err != nil {
+			if err := l.interrupted(ctx); err != nil {
 				return nil, err
 			}
 		}

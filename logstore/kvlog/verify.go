@@ -14,7 +14,8 @@ import (
 // framing, that offsets are dense from 1 to the head, that each stream's
 // versions are dense from 1, that the stream index holds exactly one entry for
 // each record, pointing at it, and that every id-index entry names the version
-// that carries that id. It holds the log's read lock, so Close waits for it.
+// that carries that id. It holds the log's read lock; Close makes it stop
+// with ErrClosed within a few hundred records.
 func (l *Log) Verify(ctx context.Context, progress func(uint64)) (logstore.VerifyReport, error) {
 	start := time.Now()
 	var rep logstore.VerifyReport
@@ -174,8 +175,8 @@ func (l *Log) scan(ctx context.Context, lower, upper []byte, fn func(k, v []byte
 	defer it.Close()
 	n := 0
 	for it.Next() {
-		if n++; n%1024 == 0 {
-			if err := checkCtx(ctx); err != nil {
+		if n++; n%256 == 0 {
+			if err := l.interrupted(ctx); err != nil {
 				return err
 			}
 		}
