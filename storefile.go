@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/durablelog/eventstore/internal/fsutil"
@@ -34,6 +35,9 @@ type storeFile struct {
 // readStoreFile returns the directory's STORE file, or found=false when
 // there is none.
 func readStoreFile(dir string) (sf storeFile, found bool, err error) {
+	if err := removeStoreTemps(dir); err != nil {
+		return sf, false, err
+	}
 	path := filepath.Join(dir, storeFileName)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -49,6 +53,34 @@ func readStoreFile(dir string) (sf storeFile, found bool, err error) {
 		return sf, false, fmt.Errorf("eventstore: %s has format %d, this build reads up to %d: upgrade eventstore", path, sf.Format, storeFormat)
 	}
 	return sf, true, nil
+}
+
+// storeTempPrefix starts the name of the temporary file that
+// fsutil.WriteFileAtomic writes before it renames it to STORE. A crash
+// between the two leaves it behind.
+const storeTempPrefix = "." + storeFileName + ".tmp"
+
+// removeStoreTemps removes the temporary STORE files that a crash during an
+// earlier Open left behind.
+func removeStoreTemps(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("eventstore: read %s: %w", dir, err)
+	}
+	removed := false
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), storeTempPrefix) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("eventstore: remove %s, left by an interrupted Open: %w", filepath.Join(dir, e.Name()), err)
+		}
+		removed = true
+	}
+	if removed {
+		return fsutil.SyncDir(dir)
+	}
+	return nil
 }
 
 // createStoreFile records a new store's engine, after checking that the

@@ -18,6 +18,7 @@ var lifecycleTests = []storeTest{
 	{"UnknownBackend", testUnknownBackend},
 	{"OpenRegularFile", testOpenRegularFile},
 	{"OpenForeignDirectory", testOpenForeignDirectory},
+	{"LeftoverTemporaryStoreFile", testLeftoverStoreTemp},
 	{"CloseDuringAppends", testCloseDuringAppends},
 	{"CloseEndsIterators", testCloseEndsIterators},
 }
@@ -145,4 +146,26 @@ func testCloseEndsIterators(t *testing.T, h Harness) {
 	}
 	require.ErrorIs(t, last, eventstore.ErrClosed)
 	require.Less(t, n, 600)
+}
+
+// testLeftoverStoreTemp: a crash in a store's first Open, after the temporary
+// file of STORE was written and before its rename, leaves the lock file and
+// that temporary file. The next Open removes the leftover and creates the
+// store; an existing store's leftover is removed too.
+func testLeftoverStoreTemp(t *testing.T, h Harness) {
+	dir := h.dir(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "LOCK"), nil, 0o644))
+	leftover := filepath.Join(dir, ".STORE.tmp3141592653")
+	require.NoError(t, os.WriteFile(leftover, []byte(`{"format":1,"back`), 0o644))
+	s, err := eventstore.Open(dir, h.storeOptions(t, dir)...)
+	require.NoError(t, err, "a leftover of an interrupted first Open must not block the store for ever")
+	require.NoFileExists(t, leftover)
+	mustAppend(t, s, "a", eventstore.NoStream, ev("T", "1"))
+	require.NoError(t, s.Close())
+
+	require.NoError(t, os.WriteFile(leftover, []byte(`{"format":1,"back`), 0o644))
+	s = h.open(t, dir)
+	require.NoFileExists(t, leftover)
+	require.Equal(t, eventstore.Offset(1), s.Head())
+	require.NoError(t, s.Close())
 }
