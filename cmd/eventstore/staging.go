@@ -26,7 +26,7 @@ func newStaging(final, what string) (*staging, error) {
 		return nil, err
 	}
 	parent := filepath.Dir(final)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := fsutil.MkdirAllSync(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", parent, err)
 	}
 	dir, err := os.MkdirTemp(parent, "."+filepath.Base(final)+".staging-")
@@ -36,10 +36,16 @@ func newStaging(final, what string) (*staging, error) {
 	return &staging{dir: dir, final: final}, nil
 }
 
-// commit moves the staged store into place and makes the move durable. The
-// store in the staging directory must be closed.
+// commit makes the staged store's entries durable, moves it into place and
+// makes the move durable. The store in the staging directory must be
+// closed.
 func (st *staging) commit() error {
 	if err := checkEmptyDest(st.final, "destination"); err != nil {
+		return err
+	}
+	// Everything created in the staging directory (STORE, engine/,
+	// snapshots/) must be durable before the move publishes it.
+	if err := fsutil.SyncDir(st.dir); err != nil {
 		return err
 	}
 	if _, err := os.Stat(st.final); err == nil {

@@ -13,7 +13,8 @@ import (
 )
 
 // CopySnapshots copies the snapshot files of srcDir whose offset is at most
-// maxOffset into dstDir, which it creates, and makes them durable. It checks
+// maxOffset into dstDir, which it creates, and makes them durable: the
+// files, their names in dstDir, and dstDir's own entry in its parent. It checks
 // every copy (snapfile.Check) and drops a copy that fails: a damaged snapshot
 // is not worth keeping. A snapshot that disappears meanwhile (pruned by the
 // store) is skipped. It returns the offsets copied, newest first.
@@ -28,7 +29,9 @@ func CopySnapshots(srcDir, dstDir string, maxOffset uint64) ([]uint64, error) {
 			continue
 		}
 		if len(copied) == 0 {
-			if err := os.MkdirAll(dstDir, 0o755); err != nil {
+			// The new directory's entry is made durable in its parent
+			// before anything is copied into it.
+			if err := fsutil.MkdirAllSync(dstDir, 0o755); err != nil {
 				return nil, fmt.Errorf("create %s: %w", dstDir, err)
 			}
 		}
