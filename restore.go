@@ -46,6 +46,7 @@ func (m *stateMachine) recover(rep *RecoveryReport) error {
 	}
 	m.last = used
 	m.status.Last = used
+	m.durable = used
 	return m.replay(used, rep)
 }
 

@@ -45,21 +45,35 @@ type stateMachine struct {
 	hooks       snapfile.Hooks
 
 	// mu orders Apply and Snapshot(w): held while either runs.
-	mu             sync.Mutex
-	stopped        bool   // Apply failed: apply nothing more
-	applied        Offset // last applied offset
-	last           Offset // offset of the last snapshot taken or restored
+	mu      sync.Mutex
+	stopped bool   // Apply failed: apply nothing more
+	applied Offset // last applied offset
+	// last is the offset of the newest snapshot restored, durable, or
+	// written and queued for the background writer; the counters below
+	// count what was applied since it. A snapshot that fails moves them
+	// back (see takeFailures), so that the next trigger tries again.
+	last           Offset
 	eventsSince    uint64
 	bytesSince     uint64
 	applyTimeSince time.Duration
 	readPerEvent   time.Duration
-	closed         bool                 // no snapshot may start
-	queue          chan pendingSnapshot // to the background writer; nil until the first
+	// failures counts the snapshot attempts that failed in a row, and
+	// failedAt is the offset applied at the last of them: an automatic
+	// retry waits 1, 2, 4, ... events after it (Store.Snapshot and Close
+	// do not wait).
+	failures uint
+	failedAt Offset
+	closed   bool                 // no snapshot may start
+	queue    chan pendingSnapshot // to the background writer; nil until the first
 
 	bg sync.WaitGroup
 
 	statusMu sync.Mutex
 	status   SnapshotStatus
+	durable  Offset // the newest durable or restored snapshot
+	// failed holds the background failures not yet taken into account by
+	// the goroutine that holds mu (takeFailures).
+	failed []pendingSnapshot
 }
 
 // SnapshotStatus reports the store's snapshot activity since Open.
@@ -128,9 +142,56 @@ func (m *stateMachine) applyCommitted(recs []logstore.Record) {
 			return
 		}
 	}
-	if m.policy.ShouldSnapshot(m.stats(false)) {
+	m.takeFailures()
+	if m.retryDue() && m.policy.ShouldSnapshot(m.stats(false)) {
 		m.snapshotLocked(false)
 	}
+}
+
+// retryDue reports whether an automatic snapshot may be tried: always when
+// the last attempt succeeded, else once 1, 2, 4, ... (at most 65536) events
+// were applied since the last failure, so that a failing disk or Snapshot
+// method is not retried at every commit. The caller holds mu.
+func (m *stateMachine) retryDue() bool {
+	if m.failures == 0 {
+		return true
+	}
+	return uint64(m.applied-m.failedAt) >= 1<<min(m.failures-1, 16)
+}
+
+// takeFailures takes into account the snapshots that failed in the
+// background since the last call: the bookkeeping moves back to the newest
+// durable or restored snapshot, so that the events the failed snapshot was
+// to cover count again and the policy, Store.Snapshot and Close try again.
+// The caller holds mu.
+func (m *stateMachine) takeFailures() {
+	m.statusMu.Lock()
+	failed := m.failed
+	m.failed = nil
+	durable := m.durable
+	ok := m.status.LastError == nil
+	m.statusMu.Unlock()
+	if len(failed) == 0 {
+		if ok {
+			m.failures = 0
+		}
+		return
+	}
+	for _, p := range failed {
+		m.bytesSince += p.bytes
+		m.applyTimeSince += p.applyTime
+	}
+	m.noteFailure()
+	if m.last > durable {
+		m.last = durable
+		m.eventsSince = uint64(m.applied - durable) // offsets are dense and every one was applied
+	}
+}
+
+// noteFailure counts a failed attempt for retryDue. The caller holds mu.
+func (m *stateMachine) noteFailure() {
+	m.failures++
+	m.failedAt = m.applied
 }
 
 // snapshotQueue bounds the snapshots written but not yet durable. A trigger
@@ -143,6 +204,10 @@ type pendingSnapshot struct {
 	w      *snapfile.Writer
 	offset Offset
 	out    chan error
+	// What the policy's counters held when the snapshot was queued, given
+	// back if it fails.
+	bytes     uint64
+	applyTime time.Duration
 }
 
 // snapshotLocked takes a snapshot of the state at m.applied: Snapshot(w)
@@ -172,18 +237,22 @@ func (m *stateMachine) snapshotLocked(wait bool) <-chan error {
 	}
 	offset := m.applied
 	w, err := m.write(offset)
-	m.eventsSince, m.bytesSince, m.applyTimeSince = 0, 0, 0
 	if err != nil {
+		// Nothing moves: the events since the last snapshot still count,
+		// and the next trigger tries again.
+		m.noteFailure()
 		m.record(0, err)
 		out <- err
 		return out
 	}
+	p := pendingSnapshot{w: w, offset: offset, out: out, bytes: m.bytesSince, applyTime: m.applyTimeSince}
 	m.last = offset
+	m.eventsSince, m.bytesSince, m.applyTimeSince = 0, 0, 0
 	if m.queue == nil {
 		m.queue = make(chan pendingSnapshot, snapshotQueue)
 		m.bg.Go(m.writer)
 	}
-	m.queue <- pendingSnapshot{w: w, offset: offset, out: out}
+	m.queue <- p
 	return out
 }
 
@@ -197,13 +266,21 @@ func (m *stateMachine) writer() {
 			continue
 		}
 		path, err := p.w.Commit(m.hooks)
-		if err == nil {
-			err = m.prune()
-		}
 		if err != nil {
 			err = fmt.Errorf("eventstore: snapshot at offset %d: %w", p.offset, err)
+			m.statusMu.Lock()
+			m.failed = append(m.failed, pendingSnapshot{offset: p.offset, bytes: p.bytes, applyTime: p.applyTime})
+			m.statusMu.Unlock()
 		} else {
+			m.statusMu.Lock()
+			m.durable = max(m.durable, p.offset)
+			m.statusMu.Unlock()
 			m.s.logger.Debug("eventstore: snapshot written", "offset", uint64(p.offset), "file", path)
+			if perr := m.prune(); perr != nil {
+				// The snapshot is durable; only the clean-up failed, and
+				// the next snapshot prunes again.
+				m.s.logger.Warn("eventstore: pruning old snapshots failed", "err", perr)
+			}
 		}
 		m.record(p.offset, err)
 		p.out <- err
@@ -261,6 +338,7 @@ func (m *stateMachine) prune() error {
 func (m *stateMachine) close() error {
 	m.mu.Lock()
 	var ch <-chan error
+	m.takeFailures()
 	if !m.stopped && m.policy.ShouldSnapshot(m.stats(true)) {
 		ch = m.snapshotLocked(true)
 	}
@@ -291,6 +369,7 @@ func (s *Store) Snapshot(ctx context.Context) error {
 		return f.err
 	}
 	s.sm.mu.Lock()
+	s.sm.takeFailures()
 	ch := s.sm.snapshotLocked(true)
 	s.sm.mu.Unlock()
 	select {
