@@ -49,7 +49,8 @@ type BackupReport struct {
 // must not exist yet or be empty, while the store stays open: appends, reads
 // and snapshots go on meanwhile. The copy holds every record up to some
 // offset at least as large as the head when Backup was called (the report
-// says which), and the snapshots up to that offset.
+// says which), and the snapshots the store held when Backup started, all
+// at or below that offset.
 //
 // When the engine can checkpoint itself (backend.Checkpointer: rocksdb and
 // pebble), dest is a store of the same engine that Open accepts as it is;
@@ -79,7 +80,15 @@ func (s *Store) BackupProgress(ctx context.Context, dest string, progress func(O
 		return rep, err
 	}
 	m := dump.Manifest{Backend: s.backend, Created: start.UTC()}
-	var err error
+	// The snapshots first: every one copied now covers at most the head
+	// now, which the records copied next reach. Copied after them, they
+	// could all be newer than the records under a steady load, since the
+	// store prunes the older ones as it takes new ones.
+	snaps, err := dump.CopySnapshots(filepath.Join(s.dir, snapshotDirName), filepath.Join(dest, snapshotDirName), uint64(s.Head()))
+	if err != nil {
+		return rep, fmt.Errorf("eventstore: backup of %s into %s: copy the snapshots: %w", s.dir, dest, err)
+	}
+	rep.Snapshots = len(snaps)
 	if cp, ok := s.checkpointer(); ok {
 		rep.Method = BackupCheckpoint
 		err = s.backupCheckpoint(cp, dest, &rep)
@@ -90,11 +99,6 @@ func (s *Store) BackupProgress(ctx context.Context, dest string, progress func(O
 	if err != nil {
 		return rep, fmt.Errorf("eventstore: backup of %s into %s: %w", s.dir, dest, err)
 	}
-	snaps, err := dump.CopySnapshots(filepath.Join(s.dir, snapshotDirName), filepath.Join(dest, snapshotDirName), uint64(rep.Head))
-	if err != nil {
-		return rep, fmt.Errorf("eventstore: backup of %s into %s: copy the snapshots: %w", s.dir, dest, err)
-	}
-	rep.Snapshots = len(snaps)
 	m.Method, m.Head, m.Snapshots, m.ContentHash = rep.Method, uint64(rep.Head), snaps, rep.ContentHash
 	if err := fsutil.SyncDir(dest); err != nil {
 		return rep, fmt.Errorf("eventstore: backup into %s: %w", dest, err)
