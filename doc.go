@@ -30,6 +30,14 @@
 // If a write or an fsync fails, the store stops (ErrFailed) rather than guess
 // what reached the disk; reopening it recovers a consistent prefix.
 //
+// A head mark outside the engine (the HEADMARK file) remembers how far the
+// log reached, so that Open notices a log that ends below it, which the
+// engine's own recovery would accept in silence: in Sync mode Open fails with
+// ErrCorrupt. When events that were acknowledged are lost for good (NoSync
+// after a power cut, or a loss accepted by opening with NoSync), Open reports
+// it and increases the store's Generation: offsets are unique within a
+// generation.
+//
 // # Reading
 //
 // ReadLog and ReadStream return slices; Log and Stream iterate with bounded

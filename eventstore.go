@@ -7,8 +7,12 @@ import (
 )
 
 // Offset is a position in the single global log. The first event is at
-// offset 1, offsets are dense (no gap, ever, also after a crash) and never
-// reused, and 0 means "before the first event".
+// offset 1, offsets are dense (no gap, ever, also after a crash), and 0 means
+// "before the first event". Within one Generation an offset is never given to
+// two events. An offset is given again, to another event, only after the log
+// lost events it once held (possible in NoSync mode after a power cut); Open
+// then reports the loss and moves the store to a new generation, so a
+// position that outlives the process is (Generation, Offset).
 type Offset uint64
 
 // Event is what a caller appends.
@@ -89,7 +93,11 @@ const (
 	Sync Durability = iota
 	// NoSync acknowledges an append once the engine has it in the
 	// operating system's hands: it survives a crash of the process, not a
-	// power cut or a kernel crash. Close syncs.
+	// power cut or a kernel crash. The store syncs at least once a second
+	// while appends are unsynced, and Close syncs, so a power cut loses at
+	// most about the last second of appends; the next Open reports the
+	// loss (RecoveryReport.LostEvents) and moves the store to a new
+	// Generation.
 	NoSync
 )
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/durablelog/eventstore/internal/fsutil"
 	"github.com/durablelog/eventstore/internal/snapfile"
 )
 
@@ -35,10 +37,17 @@ func (m *stateMachine) recover(rep *RecoveryReport) error {
 		if outcome == restoreFailedOutcome {
 			restoreFailed = true
 		}
-		if outcome == brokenOutcome {
+		switch outcome {
+		case brokenOutcome:
 			if err := os.Rename(info.Path, info.Path+".broken"); err != nil {
 				m.s.logger.Warn("eventstore: cannot set a damaged snapshot aside", "file", info.Path, "err", err)
 			}
+		case lostOutcome:
+			lost, err := setAsideLost(info.Path)
+			if err != nil {
+				return err
+			}
+			rep.LostSnapshots = append(rep.LostSnapshots, lost)
 		}
 	}
 	if used == 0 && restoreFailed {
@@ -57,6 +66,7 @@ const (
 	skippedOutcome       skipOutcome = iota // not usable, left in place
 	brokenOutcome                           // damaged: set aside as *.broken
 	restoreFailedOutcome                    // Restore failed: the state may be partial
+	lostOutcome                             // past the head: set aside as *.lost, never restored
 )
 
 // tryRestore checks one snapshot and restores it. A non-empty reason means
@@ -75,11 +85,14 @@ func (m *stateMachine) tryRestore(info snapfile.Info, head Offset, rep *Recovery
 	if Offset(h.Offset) > head {
 		lost := h.Offset - uint64(head)
 		if m.s.opts.durability == Sync {
-			return 0, "", skippedOutcome, fmt.Errorf("%w: snapshot %s covers offset %d but the log ends at %d: the log lost %d acknowledged events; see docs/recovery.md (\"snapshot past the head\")",
+			return 0, "", skippedOutcome, fmt.Errorf("%w: snapshot %s covers offset %d but the log ends at %d: the log lost %d acknowledged events; "+
+				"restore from a backup, or open the store once WithDurability(NoSync) to accept the loss (see docs/recovery.md, \"snapshot past the head\")",
 				ErrCorrupt, info.Path, h.Offset, head, lost)
 		}
-		rep.LostEvents = max(rep.LostEvents, lost)
-		return 0, fmt.Sprintf("covers offset %d, past the log's head %d: %d events were lost (NoSync)", h.Offset, head, lost), skippedOutcome, nil
+		if err := m.s.lost(lost, fmt.Sprintf("snapshot %s covers offset %d, past the head %d", info.Path, h.Offset, head)); err != nil {
+			return 0, "", skippedOutcome, err
+		}
+		return 0, fmt.Sprintf("covers offset %d, past the log's head %d: %d events were lost; moved aside for good", h.Offset, head, lost), lostOutcome, nil
 	}
 	r, err := snapfile.Open(info.Path)
 	if err != nil {
@@ -113,4 +126,22 @@ func (m *stateMachine) replay(from Offset, rep *RecoveryReport) error {
 		}
 	}
 	return nil
+}
+
+// lostSuffix marks a snapshot set aside because it covers offsets that the
+// log lost: its state includes events that are gone, so it must never be
+// restored, also once the log has grown past its offset again.
+const lostSuffix = ".lost"
+
+// setAsideLost renames a snapshot to *.lost, durably: until the rename is on
+// disk, a later Open could restore it.
+func setAsideLost(path string) (string, error) {
+	lost := path + lostSuffix
+	if err := os.Rename(path, lost); err != nil {
+		return "", fmt.Errorf("eventstore: set aside snapshot %s, which covers events the log lost: %w; move it out of the snapshots directory by hand", path, err)
+	}
+	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
+		return "", fmt.Errorf("eventstore: set aside snapshot %s: %w", path, err)
+	}
+	return lost, nil
 }

@@ -319,15 +319,28 @@ func (m *stateMachine) record(offset Offset, err error) {
 	m.status.Last = max(m.status.Last, offset)
 }
 
-// prune removes all but the newest retention snapshots.
+// prune removes all but the newest retention snapshots. It never keeps a
+// snapshot past the head: such a snapshot saw events the log does not hold
+// and is set aside as *.lost, as recovery does.
 func (m *stateMachine) prune() error {
 	list, err := snapfile.List(m.dir)
 	if err != nil {
 		return err
 	}
-	for i := m.retention; i < len(list); i++ {
-		if err := os.Remove(list[i].Path); err != nil {
-			return fmt.Errorf("prune snapshot %s: %w", list[i].Path, err)
+	head := uint64(m.s.Head())
+	kept := 0
+	for _, info := range list {
+		switch {
+		case info.Offset > head:
+			if _, err := setAsideLost(info.Path); err != nil {
+				return err
+			}
+		case kept < m.retention:
+			kept++
+		default:
+			if err := os.Remove(info.Path); err != nil {
+				return fmt.Errorf("prune snapshot %s: %w", info.Path, err)
+			}
 		}
 	}
 	return nil

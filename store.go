@@ -12,6 +12,7 @@ import (
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/fsutil"
+	"github.com/durablelog/eventstore/internal/headmark"
 	"github.com/durablelog/eventstore/logstore"
 	"github.com/durablelog/eventstore/logstore/kvlog"
 )
@@ -36,6 +37,13 @@ type Store struct {
 
 	sm       *stateMachine // nil without a state machine
 	recovery RecoveryReport
+
+	// The store's generation and the STORE file that records it.
+	sf         storeFile
+	generation uint64
+	// mark is the head mark (see internal/headmark); it is written on the
+	// committing goroutine, and at Open and Close.
+	mark *headmark.File
 }
 
 // failure records why the store stopped.
@@ -99,25 +107,48 @@ func (s *Store) open() error {
 	if s.opts.stateMachine != nil {
 		s.sm = newStateMachine(s, s.opts.stateMachine)
 	}
-	l, err := kvlog.Open(kv, logstore.Config{
-		Sync:           s.opts.durability == Sync,
-		OnCommit:       s.onCommit,
-		MaxBatchEvents: s.opts.maxBatchEvents,
-		MaxBatchBytes:  s.opts.maxBatchBytes,
-	})
+	mark, found, err := s.openMark()
 	if err != nil {
 		_ = kv.Close()
+		return err
+	}
+	cfg := logstore.Config{
+		Sync:           s.opts.durability == Sync,
+		OnCommit:       s.onCommit,
+		OnSync:         s.onSync,
+		MaxBatchEvents: s.opts.maxBatchEvents,
+		MaxBatchBytes:  s.opts.maxBatchBytes,
+	}
+	if found && !mark.Clean {
+		// The last session did not close: the part of the log that was
+		// not known durable may hold a hole.
+		cfg.CheckFrom = mark.Durable + 1
+		if s.opts.durability == NoSync {
+			cfg.OnHole = s.onHole
+		}
+	}
+	l, err := kvlog.Open(kv, cfg)
+	if err != nil {
+		_ = kv.Close()
+		s.closeMark()
 		return fmt.Errorf("eventstore: open the log in %s: %w", engineDir, err)
 	}
 	s.log = l
 	s.recovery.Backend = s.backend
 	s.recovery.Head = Offset(l.Head())
-	if s.sm != nil {
-		if err := s.sm.recover(&s.recovery); err != nil {
-			_ = l.Close()
-			return err
-		}
+	err = s.checkMark(mark, found)
+	if err == nil && s.sm != nil {
+		err = s.sm.recover(&s.recovery)
 	}
+	if err == nil {
+		err = s.writeOpenMark()
+	}
+	if err != nil {
+		_ = l.Close()
+		s.closeMark()
+		return err
+	}
+	s.recovery.Generation = s.generation
 	return nil
 }
 
@@ -128,6 +159,7 @@ func (s *Store) resolveBackend() (backend.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.sf = sf
 	name := s.opts.backend
 	switch {
 	case found && name != "" && name != sf.Backend:
@@ -146,15 +178,20 @@ func (s *Store) resolveBackend() (backend.Engine, error) {
 		}
 	}
 	if !found {
-		if err := createStoreFile(s.dir, name); err != nil {
+		if s.sf, err = createStoreFile(s.dir, name); err != nil {
 			return nil, err
 		}
 	}
+	s.generation = s.sf.generation()
 	return engine, nil
 }
 
 // onCommit runs on the committing goroutine after each durable commit.
 func (s *Store) onCommit(recs []logstore.Record) {
+	if s.opts.durability == Sync && len(recs) > 0 {
+		last := recs[len(recs)-1].Offset
+		s.advanceMark(last, last)
+	}
 	if s.sm != nil {
 		s.sm.applyCommitted(recs)
 	}
@@ -204,8 +241,12 @@ func (s *Store) Close() error {
 	s.closed.Store(true)
 	close(s.done)
 	var errs []error
-	if err := s.log.Close(); err != nil && !errors.Is(err, ErrClosed) {
-		errs = append(errs, fmt.Errorf("eventstore: close %s: %w", s.dir, err))
+	logErr := s.log.Close()
+	if logErr != nil && !errors.Is(logErr, ErrClosed) {
+		errs = append(errs, fmt.Errorf("eventstore: close %s: %w", s.dir, logErr))
+	}
+	if err := s.closeMarkClean(logErr == nil && s.failure() == nil); err != nil {
+		errs = append(errs, err)
 	}
 	if s.sm != nil {
 		if err := s.sm.close(); err != nil {

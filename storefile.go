@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore/internal/fsutil"
+	"github.com/durablelog/eventstore/internal/headmark"
 )
 
 // The directory layout:
@@ -30,6 +31,24 @@ type storeFile struct {
 	Format  int       `json:"format"`
 	Backend string    `json:"backend"`
 	Created time.Time `json:"created"`
+	// Generation is the store's generation (Store.Generation); a file
+	// without it is at generation 1.
+	Generation uint64 `json:"generation,omitempty"`
+}
+
+// generation returns the file's generation, 1 when it records none.
+func (sf storeFile) generation() uint64 { return max(sf.Generation, 1) }
+
+// writeStoreFile replaces dir/STORE with sf, atomically and durably.
+func writeStoreFile(dir string, sf storeFile) error {
+	b, err := json.Marshal(sf)
+	if err != nil {
+		return fmt.Errorf("eventstore: encode %s: %w", storeFileName, err)
+	}
+	if err := fsutil.WriteFileAtomic(filepath.Join(dir, storeFileName), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("eventstore: %w", err)
+	}
+	return nil
 }
 
 // readStoreFile returns the directory's STORE file, or found=false when
@@ -85,24 +104,18 @@ func removeStoreTemps(dir string) error {
 
 // createStoreFile records a new store's engine, after checking that the
 // directory holds nothing else that is not ours.
-func createStoreFile(dir, backendName string) error {
+func createStoreFile(dir, backendName string) (storeFile, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("eventstore: read %s: %w", dir, err)
+		return storeFile{}, fmt.Errorf("eventstore: read %s: %w", dir, err)
 	}
 	for _, e := range entries {
 		switch e.Name() {
-		case "LOCK", engineDirName, snapshotDirName:
+		case "LOCK", engineDirName, snapshotDirName, headmark.FileName:
 		default:
-			return fmt.Errorf("eventstore: %s is not empty and holds no store (found %q): open an empty or new directory", dir, e.Name())
+			return storeFile{}, fmt.Errorf("eventstore: %s is not empty and holds no store (found %q): open an empty or new directory", dir, e.Name())
 		}
 	}
-	b, err := json.Marshal(storeFile{Format: storeFormat, Backend: backendName, Created: time.Now().UTC()})
-	if err != nil {
-		return fmt.Errorf("eventstore: encode %s: %w", storeFileName, err)
-	}
-	if err := fsutil.WriteFileAtomic(filepath.Join(dir, storeFileName), append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("eventstore: %w", err)
-	}
-	return nil
+	sf := storeFile{Format: storeFormat, Backend: backendName, Created: time.Now().UTC(), Generation: 1}
+	return sf, writeStoreFile(dir, sf)
 }

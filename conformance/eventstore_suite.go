@@ -29,6 +29,7 @@ func RunEventStore(t *testing.T, h Harness) {
 		{"StateMachine", stateTests},
 		{"Snapshots", snapshotTests},
 		{"Import", importTests},
+		{"Loss", lossTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -149,4 +149,34 @@ type Config struct {
 
 	// Now returns the commit time. The default is time.Now.
 	Now func() time.Time
+
+	// SyncInterval bounds, when Sync is false, how long a commit may stay
+	// unsynced: the log makes its commits durable at least this often
+	// while there are unsynced ones, so that a power cut loses at most
+	// about this much. The default is DefaultSyncInterval.
+	SyncInterval time.Duration
+
+	// OnSync, if not nil, is called when Sync is false, on the committing
+	// goroutine, after each periodic sync with the offset up to which the
+	// log is now durable.
+	OnSync func(durable uint64)
+
+	// CheckFrom, when not 0, makes the log check at open that it holds
+	// every offset from CheckFrom up to its head: the part that a crash
+	// may have left with a hole, because it was not known to be durable
+	// (an engine that replays several write-ahead logs separately can keep
+	// a newer one and lose the tail of an older one). A hole fails the
+	// open with an error wrapping backend.ErrCorrupt that names it, unless
+	// OnHole is set.
+	CheckFrom uint64
+
+	// OnHole, if not nil, repairs a hole that CheckFrom found: the log
+	// calls OnHole(hole, head) first, so that the caller records the loss
+	// durably (an error fails the open and changes nothing), then removes
+	// the records from the hole up to the head, leaving the dense prefix
+	// up to hole-1 as the log.
+	OnHole func(hole, head uint64) error
 }
+
+// DefaultSyncInterval is the default Config.SyncInterval.
+const DefaultSyncInterval = time.Second

@@ -82,7 +82,12 @@ func TestBadgerPowerCutAfterOpen(t *testing.T) {
 	}
 	_ = p.cmd.Process.Kill()
 	_, _ = p.wait(time.Minute)
-	require.NotEmpty(t, empty, "the cut right after Open left no zero-length log: the window this test covers did not open")
+	// Since the store syncs the engine at Open (logstore/kvlog), the new
+	// memtable file is durable before Open returns and the cut usually
+	// leaves no zero-length log; the engine's removal of such files is
+	// covered by backends/badger's TestEmptyLogsAfterCrash. Either way the
+	// store must open.
+	t.Logf("zero-length logs after the cut: %d", len(empty))
 	require.Empty(t, openErr, "a power cut right after Open left zero-length write-ahead logs %v, and the store no longer opens", empty)
 	m.cutAndCheck(t, badger.Name, h)
 }

@@ -3,6 +3,7 @@ package kvlog
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/record"
@@ -106,6 +107,12 @@ func requestSize(req logstore.AppendRequest) int {
 func (l *Log) run() {
 	defer close(l.done)
 	var group []*pending
+	l.lastSync = time.Now()
+	defer func() {
+		if l.syncTimer != nil {
+			l.syncTimer.Stop()
+		}
+	}()
 	for {
 		group = group[:0]
 		if l.carry != nil {
@@ -115,6 +122,9 @@ func (l *Log) run() {
 			select {
 			case p := <-l.reqs:
 				group = append(group, p)
+			case <-l.syncDue():
+				l.periodicSync()
+				continue
 			case <-l.quit:
 				l.drain()
 				return
@@ -141,6 +151,46 @@ func (l *Log) run() {
 			}
 		}
 		l.commit(group)
+		if l.unsynced() && time.Since(l.lastSync) >= l.cfg.SyncInterval {
+			l.periodicSync()
+		}
+	}
+}
+
+// unsynced reports whether, in NoSync mode, commits wait for a sync.
+func (l *Log) unsynced() bool {
+	return !l.cfg.Sync && l.durable < l.head.Load() && l.Failed() == nil
+}
+
+// syncDue returns a channel that fires when the unsynced commits are due for
+// their periodic sync, or nil when there are none.
+func (l *Log) syncDue() <-chan time.Time {
+	if !l.unsynced() {
+		return nil
+	}
+	d := max(0, l.cfg.SyncInterval-time.Since(l.lastSync))
+	if l.syncTimer == nil {
+		l.syncTimer = time.NewTimer(d)
+	} else {
+		l.syncTimer.Reset(d) // since Go 1.23, Reset drops a stale expiry
+	}
+	return l.syncTimer.C
+}
+
+// periodicSync makes the commits so far durable, in NoSync mode. A failed
+// sync stops the log as a failed commit does: what reached the disk is
+// unknown, and a retried sync could report success for data that is gone.
+func (l *Log) periodicSync() {
+	head := l.head.Load()
+	if err := l.kv.Sync(); err != nil {
+		err = fmt.Errorf("periodic sync: %w", err)
+		l.failed.Store(&err)
+		return
+	}
+	l.lastSync = time.Now()
+	l.durable = head
+	if l.cfg.OnSync != nil {
+		l.cfg.OnSync(head)
 	}
 }
 

@@ -60,6 +60,11 @@ type Log struct {
 	versions versionCache
 	carry    *pending
 	buf      []byte
+	// durable is the offset up to which the log is known durable, and
+	// lastSync when it was last made so (NoSync mode).
+	durable   uint64
+	lastSync  time.Time
+	syncTimer *time.Timer
 }
 
 var _ logstore.Log = (*Log)(nil)
@@ -93,13 +98,48 @@ func Open(kv backend.KV, cfg logstore.Config) (*Log, error) {
 		l.cfg.MaxBatchBytes = min(l.cfg.MaxBatchBytes, l.limitBytes)
 		l.cfg.MaxBatchEvents = min(l.cfg.MaxBatchEvents, l.limitEvents)
 	}
+	if cfg.SyncInterval <= 0 {
+		l.cfg.SyncInterval = logstore.DefaultSyncInterval
+	}
 	head, err := l.recoverHead()
 	if err != nil {
 		return nil, err
 	}
+	if head, err = l.repairHole(head); err != nil {
+		return nil, err
+	}
+	if head > 0 {
+		// What the engine recovered may sit in files it has not synced
+		// (its write-ahead log, in the page cache after a process crash):
+		// make it durable before the head is trusted and built on.
+		if err := kv.Sync(); err != nil {
+			return nil, fmt.Errorf("sync the recovered log: %w", err)
+		}
+	}
 	l.head.Store(head)
+	l.durable = head
 	go l.run()
 	return l, nil
+}
+
+// repairHole checks the log from Config.CheckFrom up to head and, on a hole,
+// fails or, with Config.OnHole, cuts the log back to the dense prefix. It
+// returns the head after the repair.
+func (l *Log) repairHole(head uint64) (uint64, error) {
+	hole, err := l.checkDense(l.cfg.CheckFrom, head)
+	if err != nil || hole == 0 {
+		return head, err
+	}
+	if l.cfg.OnHole == nil {
+		return 0, holeError(hole, head)
+	}
+	if err := l.cfg.OnHole(hole, head); err != nil {
+		return 0, err
+	}
+	if err := l.cut(hole, head); err != nil {
+		return 0, err
+	}
+	return hole - 1, nil
 }
 
 func (l *Log) recoverHead() (uint64, error) {

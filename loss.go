@@ -1,0 +1,140 @@
+package eventstore
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/durablelog/eventstore/internal/headmark"
+)
+
+// The head mark and the generation: how Open notices that the log lost
+// events it once held, and how it tells the application (see
+// docs/recovery.md, "Lost events and the generation").
+
+// openMark opens the directory's head mark. found is false when there is
+// none yet (a new store, or one written by an older release); a damaged mark
+// fails Open with ErrCorrupt.
+func (s *Store) openMark() (headmark.Mark, bool, error) {
+	f, m, err := headmark.Open(s.dir)
+	switch {
+	case errors.Is(err, headmark.ErrNotFound):
+		return m, false, nil
+	case err != nil:
+		return m, false, fmt.Errorf("eventstore: %w", err)
+	}
+	s.mark = f
+	// A STORE file that was lost and rewritten must not take the
+	// generation back.
+	s.generation = max(s.generation, m.Generation)
+	return m, true, nil
+}
+
+// checkMark compares the recovered log with the mark of the last session:
+// a log that ends below what was durable is corruption in Sync mode and a
+// reported loss in NoSync mode; one that ends below what was acknowledged
+// but not yet durable (a NoSync session's power cut) is a reported loss.
+func (s *Store) checkMark(m headmark.Mark, found bool) error {
+	head := uint64(s.Head())
+	s.recovery.HeadMark = Offset(m.Head)
+	if !found || head >= m.Head {
+		return nil
+	}
+	if head < m.Durable && s.opts.durability == Sync {
+		return fmt.Errorf("%w: the log ends at offset %d, but offsets up to %d were durable and acknowledged (head mark %s): the log lost %d events, %d to %d; "+
+			"restore from a backup, or open the store once WithDurability(NoSync) to accept the loss and go on from offset %d (see docs/recovery.md, \"log below its head mark\")",
+			ErrCorrupt, head, m.Durable, headmark.FileName, m.Durable-head, head+1, m.Durable, head+1)
+	}
+	return s.lost(m.Head-head, fmt.Sprintf("the log ends at offset %d, below offset %d that the head mark recorded", head, m.Head))
+}
+
+// onHole is called by the log, in NoSync mode, before it cuts itself back
+// to the dense prefix below a hole that a power cut left.
+func (s *Store) onHole(hole, head uint64) error {
+	s.recovery.HoleAt = Offset(hole)
+	return s.lost(head-hole+1, fmt.Sprintf("offset %d was missing after a crash while records up to %d remained; the log was cut back to offset %d", hole, head, hole-1))
+}
+
+// lost records that the log lost n events that were acknowledged or seen:
+// their offsets will be given to other events. The first loss of an Open
+// moves the store to a new generation, durably, before anything is repaired
+// or appended.
+func (s *Store) lost(n uint64, why string) error {
+	s.recovery.LostEvents = max(s.recovery.LostEvents, n)
+	s.logger.Error("eventstore: the log lost events", "lost", n, "why", why)
+	if s.recovery.generationBumped {
+		return nil
+	}
+	sf := s.sf
+	sf.Generation = s.generation + 1
+	if err := writeStoreFile(s.dir, sf); err != nil {
+		return fmt.Errorf("eventstore: record the new generation after a loss (%s): %w", why, err)
+	}
+	s.sf, s.generation = sf, sf.Generation
+	s.recovery.generationBumped = true
+	return nil
+}
+
+// writeOpenMark records the recovered head as durable (the log synced it at
+// Open), with the generation, and fsyncs the mark.
+func (s *Store) writeOpenMark() error {
+	head := uint64(s.Head())
+	m := headmark.Mark{Head: head, Durable: head, Generation: s.generation}
+	if s.mark == nil {
+		f, err := headmark.Create(s.dir, m)
+		if err != nil {
+			return fmt.Errorf("eventstore: %w", err)
+		}
+		s.mark = f
+		return nil
+	}
+	if err := s.mark.WriteSync(m); err != nil {
+		return fmt.Errorf("eventstore: %w", err)
+	}
+	return nil
+}
+
+// advanceMark records, after a commit or a periodic sync, that the log
+// reached head and is durable up to durable. It runs on the committing
+// goroutine. The mark is written without fsync: it can lag the log after a
+// power cut, never lead it. A failed write stops the store, as a failed
+// commit does.
+func (s *Store) advanceMark(head, durable uint64) {
+	if err := s.mark.Write(headmark.Mark{Head: head, Durable: durable, Generation: s.generation}); err != nil {
+		s.fail(0, fmt.Errorf("%w: %w", ErrFailed, err))
+	}
+}
+
+// onSync runs on the committing goroutine after a periodic sync (NoSync).
+func (s *Store) onSync(durable uint64) { s.advanceMark(durable, durable) }
+
+// closeMark writes the clean mark after a clean close of the log when clean
+// is set, and closes the file.
+func (s *Store) closeMarkClean(clean bool) error {
+	if s.mark == nil {
+		return nil
+	}
+	var err error
+	if clean {
+		head := uint64(s.Head())
+		err = s.mark.WriteSync(headmark.Mark{Head: head, Durable: head, Generation: s.generation, Clean: true})
+	}
+	if cerr := s.mark.Close(); err == nil {
+		err = cerr
+	}
+	s.mark = nil
+	if err != nil {
+		return fmt.Errorf("eventstore: %w", err)
+	}
+	return nil
+}
+
+// closeMark closes the mark file without writing, on a failed Open.
+func (s *Store) closeMark() { _ = s.closeMarkClean(false) }
+
+// Generation returns the store's generation: 1 for a new store, increased by
+// one each time Open finds that the log lost events it once held (see
+// RecoveryReport.LostEvents). Offsets are never reused within a generation,
+// so an application that remembers a position in the log, such as a
+// projection's checkpoint, stores (Generation, Offset) and rebuilds when the
+// generation changed.
+func (s *Store) Generation() uint64 { return s.generation }
