@@ -14,6 +14,7 @@ import (
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/dump"
 	"github.com/durablelog/eventstore/internal/fsutil"
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/durablelog/eventstore/internal/record"
 )
 
@@ -79,12 +80,12 @@ func (s *Store) BackupProgress(ctx context.Context, dest string, progress func(O
 	if err := prepareBackupDir(dest); err != nil {
 		return rep, err
 	}
-	m := dump.Manifest{Backend: s.backend, Created: start.UTC()}
+	m := dump.Manifest{Backend: s.backend, Created: start.UTC(), Generation: s.Generation()}
 	// The snapshots first: every one copied now covers at most the head
 	// now, which the records copied next reach. Copied after them, they
 	// could all be newer than the records under a steady load, since the
 	// store prunes the older ones as it takes new ones.
-	snaps, err := dump.CopySnapshots(filepath.Join(s.dir, snapshotDirName), filepath.Join(dest, snapshotDirName), uint64(s.Head()))
+	snaps, err := dump.CopySnapshots(layout.Snapshots(s.dir), layout.Snapshots(dest), uint64(s.Head()))
 	if err != nil {
 		return rep, fmt.Errorf("eventstore: backup of %s into %s: copy the snapshots: %w", s.dir, dest, err)
 	}
@@ -143,7 +144,7 @@ func (s *Store) checkpointer() (backend.Checkpointer, bool) {
 // backupCheckpoint checkpoints the engine into dest/engine, finds the head
 // the checkpoint holds, and copies dest/STORE, which records the engine.
 func (s *Store) backupCheckpoint(cp backend.Checkpointer, dest string, rep *BackupReport) error {
-	engineDir := filepath.Join(dest, engineDirName)
+	engineDir := layout.Engine(dest)
 	if err := cp.Checkpoint(engineDir); err != nil {
 		return fmt.Errorf("checkpoint the %s engine: %w", s.backend, err)
 	}
@@ -152,7 +153,7 @@ func (s *Store) backupCheckpoint(cp backend.Checkpointer, dest string, rep *Back
 		return err
 	}
 	rep.Head = head
-	return dump.CopyFile(filepath.Join(s.dir, storeFileName), filepath.Join(dest, storeFileName))
+	return dump.CopyFile(filepath.Join(s.dir, layout.StoreFile), filepath.Join(dest, layout.StoreFile))
 }
 
 // checkpointHead opens the checkpoint in dir and returns its last offset.

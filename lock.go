@@ -6,13 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/durablelog/eventstore/internal/layout"
 )
 
 // lockFile takes the directory's owner lock: an exclusive flock on dir/LOCK.
 // flock conflicts between two open files also within one process, so a second
 // Store on the same directory fails in this process as in another.
 func lockFile(dir string) (*os.File, error) {
-	path := filepath.Join(dir, "LOCK")
+	path := filepath.Join(dir, layout.LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: open the lock file %s: %w", path, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/durablelog/eventstore/internal/headmark"
+	"github.com/durablelog/eventstore/internal/layout"
 )
 
 // The head mark and the generation: how Open notices that the log lost
@@ -66,7 +67,7 @@ func (s *Store) lost(n uint64, why string) error {
 	}
 	sf := s.sf
 	sf.Generation = s.generation + 1
-	if err := writeStoreFile(s.dir, sf); err != nil {
+	if err := layout.WriteStore(s.dir, sf); err != nil {
 		return fmt.Errorf("eventstore: record the new generation after a loss (%s): %w", why, err)
 	}
 	s.sf, s.generation = sf, sf.Generation

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/durablelog/eventstore/internal/fsutil"
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/durablelog/eventstore/internal/snapfile"
 	"github.com/durablelog/eventstore/logstore"
 )
@@ -26,8 +26,6 @@ type Fingerprinter interface {
 // ErrNoStateMachine is returned by Snapshot on a store opened without
 // WithStateMachine.
 var ErrNoStateMachine = errors.New("eventstore: no state machine: open the store WithStateMachine to take snapshots")
-
-const snapshotDirName = "snapshots"
 
 // defaultReadCost is the replay cost of reading and decoding one event that
 // Adaptive assumes until a recovery has measured it.
@@ -88,7 +86,7 @@ type SnapshotStatus struct {
 
 func newStateMachine(s *Store, sm StateMachine) *stateMachine {
 	m := &stateMachine{
-		s: s, sm: sm, policy: s.opts.policy, dir: filepath.Join(s.dir, snapshotDirName),
+		s: s, sm: sm, policy: s.opts.policy, dir: layout.Snapshots(s.dir),
 		retention: s.opts.retention, readPerEvent: defaultReadCost, hooks: s.opts.snapshotHooks,
 	}
 	if m.policy == nil {

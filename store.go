@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/fsutil"
 	"github.com/durablelog/eventstore/internal/headmark"
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/durablelog/eventstore/logstore"
 	"github.com/durablelog/eventstore/logstore/kvlog"
 )
@@ -39,7 +39,7 @@ type Store struct {
 	recovery RecoveryReport
 
 	// The store's generation and the STORE file that records it.
-	sf         storeFile
+	sf         layout.Store
 	generation uint64
 	// mark is the head mark (see internal/headmark); it is written on the
 	// committing goroutine, and at Open and Close.
@@ -96,7 +96,7 @@ func (s *Store) open() error {
 	if err != nil {
 		return err
 	}
-	engineDir := filepath.Join(s.dir, engineDirName)
+	engineDir := layout.Engine(s.dir)
 	if err := fsutil.MkdirAllSync(engineDir, 0o755); err != nil {
 		return fmt.Errorf("eventstore: create %s: %w", engineDir, err)
 	}
@@ -155,7 +155,7 @@ func (s *Store) open() error {
 // resolveBackend reconciles WithBackend with the engine the directory
 // records, and records it for a new store.
 func (s *Store) resolveBackend() (backend.Engine, error) {
-	sf, found, err := readStoreFile(s.dir)
+	sf, found, err := layout.ReadStore(s.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +178,11 @@ func (s *Store) resolveBackend() (backend.Engine, error) {
 		}
 	}
 	if !found {
-		if s.sf, err = createStoreFile(s.dir, name); err != nil {
+		if s.sf, err = layout.CreateStore(s.dir, name); err != nil {
 			return nil, err
 		}
 	}
-	s.generation = s.sf.generation()
+	s.generation = s.sf.Gen()
 	return engine, nil
 }
 

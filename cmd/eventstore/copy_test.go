@@ -158,6 +158,7 @@ func TestMigrateEveryPair(t *testing.T) {
 				requireNoStaging(t, dst)
 				st := decode[statResult](t, ok(t, "", "stat", "-d", dst, "--json", "--fast"))
 				require.Equal(t, to, st.Backend)
+				require.Equal(t, uint64(1), st.Generation, "a migrated store keeps its source's generation")
 			})
 		}
 	}
@@ -191,7 +192,10 @@ func TestBackupRestore(t *testing.T) {
 			rr := decode[restoreResult](t, ok(t, "", "restore", "--from", bk, "-d", dst, "--json"))
 			require.Equal(t, tc.engine, rr.Backend)
 			require.Equal(t, res.Snapshots, rr.Snapshots)
+			require.Equal(t, uint64(2), rr.Generation, "a restored store starts a new generation")
 			requireSameRecords(t, want, readStore(t, dst))
+			st := decode[statResult](t, ok(t, "", "stat", "-d", dst, "--json", "--fast"))
+			require.Equal(t, uint64(2), st.Generation)
 			ok(t, "", "verify", "-d", dst)
 			requireNoStaging(t, dst)
 			fails(t, exitWrongDir, "restore", "--from", bk, "-d", dst)

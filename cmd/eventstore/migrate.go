@@ -9,6 +9,7 @@ import (
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/internal/dump"
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/spf13/cobra"
 )
 
@@ -82,6 +83,11 @@ func runMigrate(ctx context.Context, a *app, to, dest string, noSnapshots bool) 
 	}
 	res, err := migrate(ctx, a, src, st.dir, to, !noSnapshots)
 	if err == nil {
+		// The same events at the same offsets: the same generation, so
+		// that readers' checkpoints stay valid on the copy.
+		err = layout.SetGeneration(st.dir, src.Generation())
+	}
+	if err == nil {
 		err = st.commit()
 	}
 	if err != nil {
@@ -128,7 +134,7 @@ func migrate(ctx context.Context, a *app, src *eventstore.Store, dir, to string,
 		return res, err
 	}
 	if snapshots {
-		snaps, err := dump.CopySnapshots(filepath.Join(a.dir, snapshotDirName), filepath.Join(dir, snapshotDirName), uint64(head))
+		snaps, err := dump.CopySnapshots(layout.Snapshots(a.dir), layout.Snapshots(dir), uint64(head))
 		if err != nil {
 			return res, fmt.Errorf("copy the snapshots: %w", err)
 		}

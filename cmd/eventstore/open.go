@@ -6,17 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/backends/memory"
+	"github.com/durablelog/eventstore/internal/layout"
 )
-
-// storeFileName is the file in which a store records its engine (the root
-// package's dir/STORE). Its presence tells a store from any other directory.
-const storeFileName = "STORE"
 
 // lockRetry is how often a command retries a store that is in use.
 const lockRetry = 50 * time.Millisecond
@@ -30,16 +26,7 @@ func (a *app) requireDir() error {
 }
 
 // isStore reports whether dir holds a store.
-func isStore(dir string) (bool, error) {
-	_, err := os.Stat(filepath.Join(dir, storeFileName))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	}
-	return false, fmt.Errorf("check %s: %w", dir, err)
-}
+func isStore(dir string) (bool, error) { return layout.IsStore(dir) }
 
 // openExisting opens the store in --dir, which must exist: reading commands
 // never create a store by mistake.
@@ -52,7 +39,7 @@ func (a *app) openExisting(ctx context.Context, opts ...eventstore.Option) (*eve
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w in %s (no %s file): check --dir; 'eventstore append' or 'eventstore import' creates one", errNoStore, a.dir, storeFileName)
+		return nil, fmt.Errorf("%w in %s (no %s file): check --dir; 'eventstore append' or 'eventstore import' creates one", errNoStore, a.dir, layout.StoreFile)
 	}
 	return a.openDir(ctx, a.dir, a.backend, opts...)
 }

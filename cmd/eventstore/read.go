@@ -7,10 +7,10 @@ import (
 	"hash/fnv"
 	"iter"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/spf13/cobra"
 )
 
@@ -189,7 +189,7 @@ func follow(ctx context.Context, a *app, o readOptions, rw *recordWriter) error 
 	}
 	if ok, err := isStore(a.dir); err != nil || !ok {
 		if err == nil {
-			err = fmt.Errorf("%w in %s (no %s file): check --dir", errNoStore, a.dir, storeFileName)
+			err = fmt.Errorf("%w in %s (no %s file): check --dir", errNoStore, a.dir, layout.StoreFile)
 		}
 		return err
 	}
@@ -202,7 +202,7 @@ func follow(ctx context.Context, a *app, o readOptions, rw *recordWriter) error 
 		firstPass = true
 	)
 	for {
-		fp := fingerprint(filepath.Join(a.dir, "engine"))
+		fp := fingerprint(layout.Engine(a.dir))
 		if firstPass || fp != seen || time.Since(lastRead) >= followResync {
 			s, err := a.openDir(ctx, a.dir, a.backend)
 			switch {
@@ -242,7 +242,7 @@ func follow(ctx context.Context, a *app, o readOptions, rw *recordWriter) error 
 				if o.limit > 0 && printed >= o.limit {
 					return nil
 				}
-				seen, lastRead, firstPass = fingerprint(filepath.Join(a.dir, "engine")), time.Now(), false
+				seen, lastRead, firstPass = fingerprint(layout.Engine(a.dir)), time.Now(), false
 			}
 		}
 		if err := sleep(ctx, o.poll); err != nil {

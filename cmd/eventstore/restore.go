@@ -12,6 +12,7 @@ import (
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/internal/dump"
 	"github.com/durablelog/eventstore/internal/fsutil"
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/spf13/cobra"
 )
 
@@ -33,13 +34,16 @@ const restoreExample = `  eventstore restore --from backups/events-2025-11-29 -d
 
 // restoreResult is restore's output.
 type restoreResult struct {
-	From      string  `json:"from"`
-	Dir       string  `json:"dir"`
-	Method    string  `json:"method"`
-	Backend   string  `json:"backend"`
-	Head      uint64  `json:"head"`
-	Snapshots int     `json:"snapshots"`
-	Seconds   float64 `json:"seconds"`
+	From      string `json:"from"`
+	Dir       string `json:"dir"`
+	Method    string `json:"method"`
+	Backend   string `json:"backend"`
+	Head      uint64 `json:"head"`
+	Snapshots int    `json:"snapshots"`
+	// Generation is the restored store's generation: the backed-up
+	// store's plus one.
+	Generation uint64  `json:"generation"`
+	Seconds    float64 `json:"seconds"`
 }
 
 func newRestoreCmd(a *app) *cobra.Command {
@@ -91,9 +95,16 @@ func runRestore(ctx context.Context, a *app, from string) error {
 		st.abort()
 		return fmt.Errorf("restore %s (%s): %w; %s is as it was", from, describeMethod(m.Method), err, a.dir)
 	}
-	snaps, err := dump.CopySnapshots(filepath.Join(from, snapshotDirName), filepath.Join(st.dir, snapshotDirName), m.Head)
+	snaps, err := dump.CopySnapshots(layout.Snapshots(from), layout.Snapshots(st.dir), m.Head)
 	if err == nil {
 		res.Snapshots = len(snaps)
+		// The restored log may go on with other events than the original
+		// did after the backup's head: a new generation (see
+		// docs/recovery.md, "Lost events and the generation").
+		res.Generation = max(m.Generation, 1) + 1
+		err = layout.SetGeneration(st.dir, res.Generation)
+	}
+	if err == nil {
 		err = st.commit()
 	}
 	if err != nil {
@@ -104,8 +115,8 @@ func runRestore(ctx context.Context, a *app, from string) error {
 	if a.json {
 		return a.printJSON(res)
 	}
-	a.printf("restored %s (%s) into %s (%s): %d records up to offset %d, verified; %d snapshot(s)\n",
-		from, describeMethod(m.Method), a.dir, res.Backend, m.Head, m.Head, res.Snapshots)
+	a.printf("restored %s (%s) into %s (%s): %d records up to offset %d, verified; %d snapshot(s); generation %d\n",
+		from, describeMethod(m.Method), a.dir, res.Backend, m.Head, m.Head, res.Snapshots, res.Generation)
 	return nil
 }
 
@@ -124,7 +135,7 @@ func restoreInto(ctx context.Context, a *app, from, dir, name string, m dump.Man
 		_, err = importInto(ctx, a, dir, name, dr, &m)
 		return err
 	}
-	for _, name := range []string{storeFileName, "engine"} {
+	for _, name := range []string{layout.StoreFile, layout.EngineDir} {
 		if err := copyTree(filepath.Join(from, name), filepath.Join(dir, name)); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%w: the checkpoint backup lacks %s: %w", eventstore.ErrCorrupt, name, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/internal/fsutil"
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/spf13/cobra"
 )
 
@@ -48,7 +49,7 @@ the application has the store open.`,
 			}
 			if ok, err := isStore(a.dir); err != nil || !ok {
 				if err == nil {
-					err = fmt.Errorf("%w in %s (no %s file): check --dir", errNoStore, a.dir, storeFileName)
+					err = fmt.Errorf("%w in %s (no %s file): check --dir", errNoStore, a.dir, layout.StoreFile)
 				}
 				return err
 			}
@@ -60,7 +61,7 @@ the application has the store open.`,
 				return a.printJSON(list)
 			}
 			if len(list) == 0 {
-				a.printf("no snapshots in %s\n", filepath.Join(a.dir, snapshotDirName))
+				a.printf("no snapshots in %s\n", layout.Snapshots(a.dir))
 			}
 			for _, s := range list {
 				a.printf("%s\n", describeSnapshot(s))
@@ -142,7 +143,7 @@ func runPrune(ctx context.Context, a *app, keep int, broken, dryRun bool) (err e
 		remove = append(remove, sn.File)
 	}
 	if broken {
-		dir := filepath.Join(a.dir, snapshotDirName)
+		dir := layout.Snapshots(a.dir)
 		entries, err := os.ReadDir(dir)
 		if err != nil && !os.IsNotExist(err) {
 			return err
@@ -162,7 +163,7 @@ func runPrune(ctx context.Context, a *app, keep int, broken, dryRun bool) (err e
 		res.Removed = append(res.Removed, path)
 	}
 	if len(remove) > 0 && !dryRun {
-		if err := fsutil.SyncDir(filepath.Join(a.dir, snapshotDirName)); err != nil {
+		if err := fsutil.SyncDir(layout.Snapshots(a.dir)); err != nil {
 			return err
 		}
 	}

@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/durablelog/eventstore/internal/snapfile"
 )
-
-// snapshotDirName is the store's snapshot directory (the root package's
-// dir/snapshots).
-const snapshotDirName = "snapshots"
 
 // snapshotInfo describes one snapshot file.
 type snapshotInfo struct {
@@ -29,7 +25,7 @@ type snapshotInfo struct {
 // listSnapshots lists the snapshots of the store in dir, newest first, and
 // checks each one completely (header, size and content checksum).
 func listSnapshots(dir string) ([]snapshotInfo, error) {
-	list, err := snapfile.List(filepath.Join(dir, snapshotDirName))
+	list, err := snapfile.List(layout.Snapshots(dir))
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/spf13/cobra"
 )
 
@@ -27,14 +28,16 @@ const statExample = `  eventstore stat -d data/events
 
 // statResult is stat's output.
 type statResult struct {
-	Dir       string         `json:"dir"`
-	Backend   string         `json:"backend"`
-	Created   time.Time      `json:"created,omitzero"`
-	Head      uint64         `json:"head"`
-	Streams   *uint64        `json:"streams,omitempty"`
-	Size      sizeInfo       `json:"size"`
-	Snapshots []snapshotInfo `json:"snapshots"`
-	Recovery  recoveryInfo   `json:"recovery"`
+	Dir     string    `json:"dir"`
+	Backend string    `json:"backend"`
+	Created time.Time `json:"created,omitzero"`
+	Head    uint64    `json:"head"`
+	// Generation is the store's generation (Store.Generation).
+	Generation uint64         `json:"generation"`
+	Streams    *uint64        `json:"streams,omitempty"`
+	Size       sizeInfo       `json:"size"`
+	Snapshots  []snapshotInfo `json:"snapshots"`
+	Recovery   recoveryInfo   `json:"recovery"`
 }
 
 type sizeInfo struct {
@@ -45,6 +48,7 @@ type sizeInfo struct {
 
 type recoveryInfo struct {
 	Head           uint64            `json:"head"`
+	LostEvents     uint64            `json:"lost_events,omitempty"`
 	SnapshotOffset uint64            `json:"snapshot_offset"`
 	EventsReplayed uint64            `json:"events_replayed"`
 	Skipped        []skippedSnapshot `json:"skipped,omitempty"`
@@ -79,7 +83,7 @@ func runStat(ctx context.Context, a *app, fast bool) (err error) {
 		return err
 	}
 	defer closeStore(s, &err)
-	res := statResult{Dir: a.dir, Backend: s.Backend(), Head: uint64(s.Head()), Created: storeCreated(a.dir)}
+	res := statResult{Dir: a.dir, Backend: s.Backend(), Head: uint64(s.Head()), Generation: s.Generation(), Created: storeCreated(a.dir)}
 	if !fast {
 		n, err := countStreams(ctx, a, s)
 		if err != nil {
@@ -92,7 +96,7 @@ func runStat(ctx context.Context, a *app, fast bool) (err error) {
 		return err
 	}
 	rec := s.LastRecovery()
-	res.Recovery = recoveryInfo{Head: uint64(rec.Head), SnapshotOffset: uint64(rec.SnapshotOffset), EventsReplayed: rec.EventsReplayed, Seconds: rec.Duration.Seconds()}
+	res.Recovery = recoveryInfo{Head: uint64(rec.Head), LostEvents: rec.LostEvents, SnapshotOffset: uint64(rec.SnapshotOffset), EventsReplayed: rec.EventsReplayed, Seconds: rec.Duration.Seconds()}
 	for _, sk := range rec.Skipped {
 		res.Recovery.Skipped = append(res.Recovery.Skipped, skippedSnapshot{File: sk.File, Offset: uint64(sk.Offset), Reason: sk.Reason})
 	}
@@ -110,6 +114,7 @@ func (a *app) printStat(r statResult) {
 		a.printf("created     %s\n", r.Created.Format(time.RFC3339))
 	}
 	a.printf("head        %d\n", r.Head)
+	a.printf("generation  %d\n", r.Generation)
 	if r.Streams != nil {
 		a.printf("streams     %d\n", *r.Streams)
 	}
@@ -149,7 +154,7 @@ func storeCreated(dir string) time.Time {
 	var sf struct {
 		Created time.Time `json:"created"`
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, storeFileName)); err == nil {
+	if b, err := os.ReadFile(filepath.Join(dir, layout.StoreFile)); err == nil {
 		_ = json.Unmarshal(b, &sf)
 	}
 	return sf.Created
@@ -170,9 +175,9 @@ func diskUsage(dir string) sizeInfo {
 		si.Total += n
 		rel, _ := filepath.Rel(dir, path)
 		switch {
-		case strings.HasPrefix(rel, "engine"+string(filepath.Separator)):
+		case strings.HasPrefix(rel, layout.EngineDir+string(filepath.Separator)):
 			si.Engine += n
-		case strings.HasPrefix(rel, snapshotDirName+string(filepath.Separator)):
+		case strings.HasPrefix(rel, layout.SnapshotDir+string(filepath.Separator)):
 			si.Snapshots += n
 		}
 		return nil

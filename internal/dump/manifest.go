@@ -48,6 +48,9 @@ type Manifest struct {
 	Snapshots []uint64 `json:"snapshots,omitempty"`
 	// ContentHash is the content hash of the records, for MethodDump.
 	ContentHash string `json:"content_hash,omitempty"`
+	// Generation is the backed-up store's generation; 0 in backups of
+	// releases that did not record it.
+	Generation uint64 `json:"generation,omitempty"`
 }
 
 // WriteManifest writes m into dir atomically and durably.

@@ -12,10 +12,11 @@ import (
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/fsutil"
+	"github.com/durablelog/eventstore/internal/layout"
 )
 
 // FileName is the mark's file name in the store's directory.
-const FileName = "HEADMARK"
+const FileName = layout.HeadMarkFile
 
 const (
 	magic      = "ESHM"

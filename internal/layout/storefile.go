@@ -1,0 +1,136 @@
+package layout
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/fsutil"
+)
+
+// Format is the STORE file format this build writes and the newest it reads.
+const Format = 1
+
+// Store is the content of dir/STORE.
+type Store struct {
+	Format  int       `json:"format"`
+	Backend string    `json:"backend"`
+	Created time.Time `json:"created"`
+	// Generation is the store's generation (eventstore.Store.Generation);
+	// a file without it is at generation 1.
+	Generation uint64 `json:"generation,omitempty"`
+}
+
+// Gen returns the file's generation, 1 when it records none.
+func (s Store) Gen() uint64 { return max(s.Generation, 1) }
+
+// ReadStore returns the STORE file of dir, or found=false when there is none.
+// It first removes temporary STORE files that a crash left behind. A file
+// that does not decode fails with an error wrapping backend.ErrCorrupt.
+func ReadStore(dir string) (s Store, found bool, err error) {
+	if err := RemoveStoreTemps(dir); err != nil {
+		return s, false, err
+	}
+	path := filepath.Join(dir, StoreFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, false, nil
+	}
+	if err != nil {
+		return s, false, fmt.Errorf("eventstore: read %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil || s.Backend == "" || s.Format <= 0 {
+		return s, false, fmt.Errorf("%w: %s is damaged (%q); it names the engine of the store, restore it from a backup or write {\"format\":1,\"backend\":\"NAME\"}", backend.ErrCorrupt, path, b)
+	}
+	if s.Format > Format {
+		return s, false, fmt.Errorf("eventstore: %s has format %d, this build reads up to %d: upgrade eventstore", path, s.Format, Format)
+	}
+	return s, true, nil
+}
+
+// WriteStore replaces dir/STORE with s, atomically and durably.
+func WriteStore(dir string, s Store) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("eventstore: encode %s: %w", StoreFile, err)
+	}
+	if err := fsutil.WriteFileAtomic(filepath.Join(dir, StoreFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("eventstore: %w", err)
+	}
+	return nil
+}
+
+// CreateStore records a new store of engine backendName at generation 1,
+// after checking that dir holds nothing that is not a store's (see Ours).
+func CreateStore(dir, backendName string) (Store, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return Store{}, fmt.Errorf("eventstore: read %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if !Ours(e.Name()) {
+			return Store{}, fmt.Errorf("eventstore: %s is not empty and holds no store (found %q): open an empty or new directory", dir, e.Name())
+		}
+	}
+	s := Store{Format: Format, Backend: backendName, Created: time.Now().UTC(), Generation: 1}
+	return s, WriteStore(dir, s)
+}
+
+// SetGeneration records generation g in the STORE file of the closed store
+// in dir, if it is higher than the one recorded: a generation never goes
+// back.
+func SetGeneration(dir string, g uint64) error {
+	s, found, err := ReadStore(dir)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("eventstore: %s holds no store (no %s file)", dir, StoreFile)
+	}
+	if g <= s.Gen() {
+		return nil
+	}
+	s.Generation = g
+	return WriteStore(dir, s)
+}
+
+// RemoveStoreTemps removes the temporary STORE files that a crash during an
+// earlier Open left behind.
+func RemoveStoreTemps(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("eventstore: read %s: %w", dir, err)
+	}
+	removed := false
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), StoreTempPrefix) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("eventstore: remove %s, left by an interrupted Open: %w", filepath.Join(dir, e.Name()), err)
+		}
+		removed = true
+	}
+	if removed {
+		return fsutil.SyncDir(dir)
+	}
+	return nil
+}
+
+// IsStore reports whether dir holds a store: whether it has a STORE file.
+func IsStore(dir string) (bool, error) {
+	_, err := os.Stat(filepath.Join(dir, StoreFile))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("check %s: %w", dir, err)
+}
