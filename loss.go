@@ -16,6 +16,9 @@ import (
 // none yet (a new store, or one written by an older release); a damaged mark
 // fails Open with ErrCorrupt.
 func (s *Store) openMark() (headmark.Mark, bool, error) {
+	if s.noMark {
+		return headmark.Mark{}, false, nil
+	}
 	f, m, err := headmark.Open(s.dir)
 	switch {
 	case errors.Is(err, headmark.ErrNotFound):
@@ -78,6 +81,9 @@ func (s *Store) lost(n uint64, why string) error {
 // writeOpenMark records the recovered head as durable (the log synced it at
 // Open), with the generation, and fsyncs the mark.
 func (s *Store) writeOpenMark() error {
+	if s.noMark {
+		return nil
+	}
 	head := uint64(s.Head())
 	m := headmark.Mark{Head: head, Durable: head, Generation: s.generation}
 	if s.mark == nil {
@@ -100,6 +106,9 @@ func (s *Store) writeOpenMark() error {
 // power cut, never lead it. A failed write stops the store, as a failed
 // commit does.
 func (s *Store) advanceMark(head, durable uint64) {
+	if s.mark == nil {
+		return
+	}
 	if err := s.mark.Write(headmark.Mark{Head: head, Durable: durable, Generation: s.generation}); err != nil {
 		s.fail(0, fmt.Errorf("%w: %w", ErrFailed, err))
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/benchknobs"
 	"github.com/durablelog/eventstore/internal/fsutil"
 	"github.com/durablelog/eventstore/internal/headmark"
 	"github.com/durablelog/eventstore/internal/layout"
@@ -42,8 +43,10 @@ type Store struct {
 	sf         layout.Store
 	generation uint64
 	// mark is the head mark (see internal/headmark); it is written on the
-	// committing goroutine, and at Open and Close.
-	mark *headmark.File
+	// committing goroutine, and at Open and Close. noMark turns it off, for
+	// the benchmark that measures its cost (internal/benchknobs).
+	mark   *headmark.File
+	noMark bool
 }
 
 // failure records why the store stopped.
@@ -81,7 +84,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{dir: dir, opts: o, logger: logger, lock: lock, done: make(chan struct{}), notifyCh: make(chan struct{})}
+	s := &Store{dir: dir, opts: o, logger: logger, lock: lock, done: make(chan struct{}), notifyCh: make(chan struct{}),
+		noMark: benchknobs.NoHeadMark.Load()}
 	if err := s.open(); err != nil {
 		_ = unlockFile(lock)
 		return nil, err

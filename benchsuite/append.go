@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/internal/benchknobs"
 )
 
 // EventSize is the default event size: 200 bytes of data.
@@ -46,6 +47,9 @@ func appendWorkload(writers, perAppend, size int, d eventstore.Durability, sm bo
 // Append workloads.
 var (
 	AppendSync1 = Workload{Name: "append/sync/1-writer", Run: appendWorkload(1, 1, EventSize, eventstore.Sync, false), DefaultN: 2000}
+	// AppendSync1NoMark is AppendSync1 without the head mark, to measure
+	// what the mark costs a synced append (a pwrite after each commit).
+	AppendSync1NoMark = Workload{Name: "append/sync/1-writer/no-head-mark", Run: withoutHeadMark(appendWorkload(1, 1, EventSize, eventstore.Sync, false)), DefaultN: 2000}
 	// AppendSync16NoGroup is AppendSync16 with group commit switched off
 	// (one append per engine commit), to measure what group commit brings.
 	AppendSync16NoGroup = Workload{Name: "append/sync/16-writers/no-group-commit", Run: appendWorkload(16, 1, EventSize, eventstore.Sync, false, eventstore.WithGroupCommit(1, 0)), DefaultN: 5000}
@@ -96,4 +100,13 @@ func appendConcurrently(ctx context.Context, s *eventstore.Store, writers, n int
 		m.Latencies = append(m.Latencies, lat[w]...)
 	}
 	return m, nil
+}
+
+// withoutHeadMark runs a workload with the head mark turned off.
+func withoutHeadMark(run func(context.Context, Target, int) (Measurement, error)) func(context.Context, Target, int) (Measurement, error) {
+	return func(ctx context.Context, t Target, n int) (Measurement, error) {
+		benchknobs.NoHeadMark.Store(true)
+		defer benchknobs.NoHeadMark.Store(false)
+		return run(ctx, t, n)
+	}
 }

@@ -1,0 +1,12 @@
+// Package benchknobs holds switches that the benchmark suite turns to
+// measure what a safety or observability feature costs, by running the same
+// workload with and without it. The store reads them once, at Open. Nothing
+// but the benchmark suite sets them; a product never should.
+package benchknobs
+
+import "sync/atomic"
+
+// NoHeadMark makes Open skip the head mark (internal/headmark): no mark is
+// read, checked or written. It exists to measure the mark's cost on a synced
+// append.
+var NoHeadMark atomic.Bool
