@@ -119,7 +119,7 @@ func prepareBackupDir(dest string) error {
 	entries, err := os.ReadDir(dest)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dest, 0o755); err != nil {
+		if err := fsutil.MkdirAllSync(dest, 0o755); err != nil {
 			return fmt.Errorf("eventstore: backup: create %s: %w", dest, err)
 		}
 		return nil

@@ -164,8 +164,11 @@ func testLeftoverStoreTemp(t *testing.T, h Harness) {
 	require.NoError(t, s.Close())
 
 	require.NoError(t, os.WriteFile(leftover, []byte(`{"format":1,"back`), 0o644))
+	markLeftover := filepath.Join(dir, ".HEADMARK.tmp2718281828")
+	require.NoError(t, os.WriteFile(markLeftover, []byte("ESHM"), 0o644))
 	s = h.open(t, dir)
 	require.NoFileExists(t, leftover)
+	require.NoFileExists(t, markLeftover)
 	require.Equal(t, eventstore.Offset(1), s.Head())
 	require.NoError(t, s.Close())
 }

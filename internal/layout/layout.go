@@ -9,7 +9,10 @@
 //	dir/snapshots/  state-machine snapshots (package internal/snapfile)
 package layout
 
-import "path/filepath"
+import (
+	"path/filepath"
+	"strings"
+)
 
 // Names in a store's directory.
 const (
@@ -20,9 +23,20 @@ const (
 	SnapshotDir  = "snapshots"
 )
 
-// StoreTempPrefix starts the name of the temporary file written before it is
-// renamed to STORE: a crash between the two leaves it behind.
-const StoreTempPrefix = "." + StoreFile + ".tmp"
+// TempPrefixes start the names of the temporary files written before they
+// are renamed to STORE or HEADMARK (fsutil.WriteFileAtomic): a crash between
+// the two leaves one behind.
+var TempPrefixes = []string{"." + StoreFile + ".tmp", "." + HeadMarkFile + ".tmp"}
+
+// IsTemp reports whether name is such a leftover temporary file.
+func IsTemp(name string) bool {
+	for _, p := range TempPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // Engine returns the engine directory of the store in dir.
 func Engine(dir string) string { return filepath.Join(dir, EngineDir) }

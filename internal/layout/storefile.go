@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/durablelog/eventstore/backend"
@@ -31,10 +30,10 @@ type Store struct {
 func (s Store) Gen() uint64 { return max(s.Generation, 1) }
 
 // ReadStore returns the STORE file of dir, or found=false when there is none.
-// It first removes temporary STORE files that a crash left behind. A file
+// It first removes the temporary files that a crash left behind. A file
 // that does not decode fails with an error wrapping backend.ErrCorrupt.
 func ReadStore(dir string) (s Store, found bool, err error) {
-	if err := RemoveStoreTemps(dir); err != nil {
+	if err := RemoveTemps(dir); err != nil {
 		return s, false, err
 	}
 	path := filepath.Join(dir, StoreFile)
@@ -100,16 +99,16 @@ func SetGeneration(dir string, g uint64) error {
 	return WriteStore(dir, s)
 }
 
-// RemoveStoreTemps removes the temporary STORE files that a crash during an
-// earlier Open left behind.
-func RemoveStoreTemps(dir string) error {
+// RemoveTemps removes the temporary STORE and HEADMARK files that a crash
+// during an earlier Open left behind.
+func RemoveTemps(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("eventstore: read %s: %w", dir, err)
 	}
 	removed := false
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), StoreTempPrefix) {
+		if !IsTemp(e.Name()) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
