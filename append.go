@@ -45,15 +45,10 @@ func (s *Store) Append(ctx context.Context, stream string, expected ExpectedVers
 	if err := s.validateAppend(ctx, stream, expected, events); err != nil {
 		return res, err
 	}
-	req := logstore.AppendRequest{Stream: stream, Expected: int64(expected), Events: make([]logstore.Event, len(events))}
-	for i, e := range events {
-		req.Events[i] = logstore.Event{ID: e.ID, Type: e.Type, Data: e.Data, Metadata: e.Metadata}
-	}
-	r, err := s.log.Append(ctx, req)
+	res, err = s.log.Append(ctx, logstore.AppendRequest{Stream: stream, Expected: expected, Events: events})
 	if err != nil {
-		return res, appendError(stream, err)
+		return AppendResult{}, appendError(stream, err)
 	}
-	res = AppendResult{First: Offset(r.First), Last: Offset(r.Last), Version: r.Version}
 	if f := s.failure(); f != nil && f.offset > 0 && f.offset <= res.Last {
 		return res, f.err
 	}
@@ -61,7 +56,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected ExpectedVers
 }
 
 func appendError(stream string, err error) error {
-	err = translate(err)
 	if _, ok := err.(*WrongExpectedVersionError); ok {
 		return err
 	}

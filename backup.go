@@ -6,16 +6,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/dump"
 	"github.com/durablelog/eventstore/internal/fsutil"
 	"github.com/durablelog/eventstore/internal/layout"
-	"github.com/durablelog/eventstore/internal/record"
 )
 
 // Backup methods, as BackupReport.Method names them.
@@ -85,22 +82,21 @@ func (s *Store) BackupProgress(ctx context.Context, dest string, progress func(O
 	// now, which the records copied next reach. Copied after them, they
 	// could all be newer than the records under a steady load, since the
 	// store prunes the older ones as it takes new ones.
-	snaps, err := dump.CopySnapshots(layout.Snapshots(s.dir), layout.Snapshots(dest), uint64(s.Head()))
+	snaps, err := dump.CopySnapshots(layout.Snapshots(s.dir), layout.Snapshots(dest), s.Head())
 	if err != nil {
 		return rep, fmt.Errorf("eventstore: backup of %s into %s: copy the snapshots: %w", s.dir, dest, err)
 	}
 	rep.Snapshots = len(snaps)
-	if cp, ok := s.checkpointer(); ok {
-		rep.Method = BackupCheckpoint
-		err = s.backupCheckpoint(cp, dest, &rep)
-	} else {
+	rep.Method = BackupCheckpoint
+	ok, err := s.backupCheckpoint(ctx, dest, &rep)
+	if !ok {
 		rep.Method = BackupDump
 		err = s.backupDump(ctx, dest, &rep, progress)
 	}
 	if err != nil {
 		return rep, fmt.Errorf("eventstore: backup of %s into %s: %w", s.dir, dest, err)
 	}
-	m.Method, m.Head, m.Snapshots, m.ContentHash = rep.Method, uint64(rep.Head), snaps, rep.ContentHash
+	m.Method, m.Head, m.Snapshots, m.ContentHash = rep.Method, rep.Head, snaps, rep.ContentHash
 	if err := fsutil.SyncDir(dest); err != nil {
 		return rep, fmt.Errorf("eventstore: backup into %s: %w", dest, err)
 	}
@@ -131,65 +127,22 @@ func prepareBackupDir(dest string) error {
 	return nil
 }
 
-// checkpointer returns the engine's checkpoint capability, if it has one.
-func (s *Store) checkpointer() (backend.Checkpointer, bool) {
-	l, ok := s.log.(interface{ KV() backend.KV })
-	if !ok {
-		return nil, false
+// backupCheckpoint asks the log for a checkpoint into dest/engine and copies
+// dest/STORE, which records the engine. ok is false when the log or its
+// engine cannot checkpoint itself: the caller writes a dump instead.
+func (s *Store) backupCheckpoint(ctx context.Context, dest string, rep *BackupReport) (ok bool, err error) {
+	if s.checkpointer == nil {
+		return false, nil
 	}
-	cp, ok := l.KV().(backend.Checkpointer)
-	return cp, ok
-}
-
-// backupCheckpoint checkpoints the engine into dest/engine, finds the head
-// the checkpoint holds, and copies dest/STORE, which records the engine.
-func (s *Store) backupCheckpoint(cp backend.Checkpointer, dest string, rep *BackupReport) error {
-	engineDir := layout.Engine(dest)
-	if err := cp.Checkpoint(engineDir); err != nil {
-		return fmt.Errorf("checkpoint the %s engine: %w", s.backend, err)
+	head, err := s.checkpointer.Checkpoint(ctx, layout.Engine(dest))
+	if errors.Is(err, ErrUnsupported) {
+		return false, nil
 	}
-	head, err := s.checkpointHead(engineDir)
 	if err != nil {
-		return err
+		return true, fmt.Errorf("checkpoint the %s engine: %w", s.backend, err)
 	}
 	rep.Head = head
-	return dump.CopyFile(filepath.Join(s.dir, layout.StoreFile), filepath.Join(dest, layout.StoreFile))
-}
-
-// checkpointHead opens the checkpoint in dir and returns its last offset.
-// Opening it also proves that the engine accepts it.
-func (s *Store) checkpointHead(dir string) (Offset, error) {
-	engine := s.opts.engine
-	if engine == nil {
-		var err error
-		if engine, err = backend.Lookup(s.backend); err != nil {
-			return 0, err
-		}
-	}
-	kv, err := engine.Open(dir, backend.Options{Logger: slog.New(slog.DiscardHandler), Config: s.opts.backendConfig})
-	if err != nil {
-		return 0, fmt.Errorf("open the checkpoint in %s: %w", dir, err)
-	}
-	head, err := lastLogOffset(kv)
-	if cerr := kv.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("close the checkpoint in %s: %w", dir, cerr)
-	}
-	return head, err
-}
-
-func lastLogOffset(kv backend.KV) (Offset, error) {
-	it, err := kv.NewIterator(backend.IterOptions{Lower: []byte{record.PrefixLog}, Upper: []byte{record.PrefixLog + 1}, Reverse: true})
-	if err != nil {
-		return 0, err
-	}
-	var off uint64
-	if it.Next() {
-		off, err = record.ParseLogKey(it.Key())
-	}
-	if cerr := it.Close(); err == nil {
-		err = cerr
-	}
-	return Offset(off), err
+	return true, dump.CopyFile(filepath.Join(s.dir, layout.StoreFile), filepath.Join(dest, layout.StoreFile))
 }
 
 // backupDump writes every record up to the current head into
@@ -225,7 +178,7 @@ func (s *Store) writeDump(ctx context.Context, w io.Writer, head Offset, progres
 	if head > s.Head() {
 		return dump.Trailer{}, fmt.Errorf("eventstore: dump up to offset %d: the head is %d", head, s.Head())
 	}
-	dw, err := dump.NewWriter(w, dump.Header{Backend: s.backend, Head: uint64(head)})
+	dw, err := dump.NewWriter(w, dump.Header{Backend: s.backend, Head: head})
 	if err != nil {
 		return dump.Trailer{}, err
 	}
@@ -234,8 +187,7 @@ func (s *Store) writeDump(ctx context.Context, w io.Writer, head Offset, progres
 			if err != nil {
 				return dump.Trailer{}, err
 			}
-			dr := dumpRecord(r)
-			if err := dw.Write(&dr); err != nil {
+			if err := dw.Write(&r); err != nil {
 				return dump.Trailer{}, err
 			}
 			if progress != nil && r.Offset%4096 == 0 {
@@ -248,10 +200,4 @@ func (s *Store) writeDump(ctx context.Context, w io.Writer, head Offset, progres
 		progress(head)
 	}
 	return tr, err
-}
-
-// dumpRecord converts a record to the export format's record.
-func dumpRecord(r Record) dump.Record {
-	return dump.Record{Offset: uint64(r.Offset), Stream: r.Stream, Version: r.Version, Time: r.Time,
-		ID: r.ID, Type: r.Type, Metadata: r.Metadata, Data: r.Data}
 }

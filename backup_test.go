@@ -47,7 +47,7 @@ func TestBackupDumpFallback(t *testing.T) {
 	m, err := dump.ReadManifest(dest)
 	require.NoError(t, err)
 	require.Equal(t, dump.MethodDump, m.Method)
-	require.Equal(t, uint64(100), m.Head)
+	require.Equal(t, eventstore.Offset(100), m.Head)
 	require.Equal(t, rep.ContentHash, m.ContentHash)
 	require.Len(t, m.Snapshots, rep.Snapshots)
 
@@ -62,7 +62,7 @@ func TestBackupDumpFallback(t *testing.T) {
 	i := 0
 	for rec, err := range r.All() {
 		require.NoError(t, err)
-		require.Equal(t, uint64(want[i].Offset), rec.Offset)
+		require.Equal(t, want[i].Offset, rec.Offset)
 		require.Equal(t, want[i].Stream, rec.Stream)
 		require.Equal(t, want[i].Data, rec.Data)
 		require.Equal(t, want[i].Metadata, rec.Metadata)
@@ -86,7 +86,7 @@ func TestBackupEmptyStore(t *testing.T) {
 	require.Equal(t, eventstore.Offset(0), rep.Head)
 	m, err := dump.ReadManifest(dest)
 	require.NoError(t, err)
-	require.Equal(t, uint64(0), m.Head)
+	require.Equal(t, eventstore.Offset(0), m.Head)
 }
 
 func TestBackupClosedStore(t *testing.T) {
@@ -135,7 +135,7 @@ func TestBackupCheckpointOnline(t *testing.T) {
 	require.Positive(t, rep.Snapshots)
 	m, err := dump.ReadManifest(dest)
 	require.NoError(t, err)
-	require.Equal(t, uint64(rep.Head), m.Head)
+	require.Equal(t, rep.Head, m.Head)
 	storeFile, err := os.ReadFile(filepath.Join(dir, "STORE"))
 	require.NoError(t, err)
 	copied, err := os.ReadFile(filepath.Join(dest, "STORE"))

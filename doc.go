@@ -71,10 +71,18 @@
 //
 // Errors wrap the sentinels declared here (ErrWrongExpectedVersion,
 // ErrCorrupt, ErrClosed, ErrInvalidEvent, ErrEventTooLarge,
-// ErrUnknownBackend, ErrLocked, ErrBackendMismatch, ErrFailed,
-// ErrStateMachine, ErrNoStateMachine): test them with errors.Is.
+// ErrUnknownBackend, ErrLocked, ErrBackendMismatch, ErrNoStore, ErrFailed,
+// ErrStateMachine, ErrNoStateMachine, ErrUnsupported): test them with
+// errors.Is. Two carry details, found with errors.As:
+// *WrongExpectedVersionError and *CorruptionError.
+//
+// The data types (Event, Record, Offset, ExpectedVersion, AppendResult,
+// VerifyReport) and the detailed errors are declared once, in package
+// logstore below the store, and are the same types here: package eventstore
+// names them with type aliases.
 //
 // # Changes to the API contract
 //
 // The contract of the design issue is kept as written, with additions only.
+// CorruptionError's location fields are Offset (an Offset), File and Key.
 package eventstore

@@ -2,38 +2,39 @@ package eventstore
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/logstore"
 )
 
 // Errors. Every error the store returns that has one of these causes wraps
-// it, possibly among other errors: test with errors.Is.
+// it, possibly among other errors: test with errors.Is. The values are shared
+// with the packages below the store (logstore, backend), so an error from any
+// layer matches.
 var (
 	// ErrWrongExpectedVersion: the stream's version did not match the
 	// append's ExpectedVersion. Nothing was written. The error is a
 	// *WrongExpectedVersionError with the details.
-	ErrWrongExpectedVersion = errors.New("eventstore: wrong expected version")
+	ErrWrongExpectedVersion = logstore.ErrWrongExpectedVersion
 
 	// ErrCorrupt: stored data failed its checksum or a structural check.
 	// No data of a damaged record is returned. Errors.As finds a
 	// *CorruptionError naming the location where it is known. Run Verify,
 	// and see docs/recovery.md.
-	ErrCorrupt = backend.ErrCorrupt
+	ErrCorrupt = logstore.ErrCorrupt
 
 	// ErrClosed: the store is closed.
-	ErrClosed = backend.ErrClosed
+	ErrClosed = logstore.ErrClosed
 
 	// ErrInvalidEvent: the call's input is invalid (stream name, event
 	// type, no events, expected version, or an event id already used in
 	// the stream). Nothing was written and the store stays usable.
-	ErrInvalidEvent = errors.New("eventstore: invalid event")
+	ErrInvalidEvent = logstore.ErrInvalidEvent
 
 	// ErrEventTooLarge: an event's data exceeds the maximum event size, or
 	// an append exceeds what the engine can commit atomically. Nothing was
 	// written.
-	ErrEventTooLarge = errors.New("eventstore: event too large")
+	ErrEventTooLarge = logstore.ErrEventTooLarge
 
 	// ErrUnknownBackend: no engine is registered under the name given to
 	// WithBackend. The message lists the registered names; a missing
@@ -48,51 +49,33 @@ var (
 	// than the one asked for.
 	ErrBackendMismatch = errors.New("eventstore: directory holds a store of another backend")
 
+	// ErrNoStore: Open was given WithExistingStore and the directory holds
+	// no store.
+	ErrNoStore = errors.New("eventstore: no store in the directory")
+
 	// ErrFailed: the store stopped because a commit or fsync failed, or
 	// the state machine failed. It refuses appends until it is closed and
 	// reopened, which finds out what is durable. The error also wraps the
 	// cause.
-	ErrFailed = errors.New("eventstore: store failed; close and reopen it")
+	ErrFailed = logstore.ErrFailed
 
 	// ErrStateMachine is wrapped, with ErrFailed, when the state machine's
 	// Apply returned an error. The message names the offset.
 	ErrStateMachine = errors.New("eventstore: state machine failed")
+
+	// ErrUnsupported: the store's engine cannot do what was asked; the
+	// message says what to use instead.
+	ErrUnsupported = logstore.ErrUnsupported
 )
 
-// WrongExpectedVersionError reports an expected-version mismatch. It wraps
-// ErrWrongExpectedVersion.
-type WrongExpectedVersionError struct {
-	Stream   string
-	Expected ExpectedVersion
-	Actual   uint64 // the stream's version when the append was checked
-}
+// WrongExpectedVersionError reports an expected-version mismatch: the
+// Stream, the Expected version of the append, and the Actual version of the
+// stream when the append was checked. It wraps ErrWrongExpectedVersion.
+type WrongExpectedVersionError = logstore.WrongExpectedVersionError
 
-func (e *WrongExpectedVersionError) Error() string {
-	return fmt.Sprintf("eventstore: wrong expected version for stream %q: expected %s, stream is at %d",
-		e.Stream, logstore.DescribeExpected(int64(e.Expected)), e.Actual)
-}
-
-// Unwrap returns ErrWrongExpectedVersion.
-func (e *WrongExpectedVersionError) Unwrap() error { return ErrWrongExpectedVersion }
-
-// CorruptionError names where corruption was found. It wraps ErrCorrupt.
-type CorruptionError = logstore.CorruptError
-
-// translate maps the log's errors onto the public sentinels.
-func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *logstore.ConflictError
-	switch {
-	case errors.As(err, &ce):
-		return &WrongExpectedVersionError{Stream: ce.Stream, Expected: ExpectedVersion(ce.Expected), Actual: ce.Actual}
-	case errors.Is(err, logstore.ErrDuplicateID):
-		return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
-	case errors.Is(err, logstore.ErrBatchTooLarge):
-		return fmt.Errorf("%w: %w", ErrEventTooLarge, err)
-	case errors.Is(err, logstore.ErrFailed):
-		return fmt.Errorf("%w: %w", ErrFailed, err)
-	}
-	return err
-}
+// CorruptionError names where damaged data was found: the Offset of the
+// damaged record (0 when the damage is not in a record), the File when it is
+// known (a snapshot, STORE, HEADMARK or an engine file), and the Key, a
+// description of the engine entry ("log offset 42", "index of stream
+// "acct-7" version 3"). It wraps ErrCorrupt.
+type CorruptionError = logstore.CorruptionError

@@ -3,7 +3,8 @@ package eventstore
 import (
 	"fmt"
 	"io"
-	"time"
+
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // Offset is a position in the single global log. The first event is at
@@ -13,60 +14,39 @@ import (
 // lost events it once held (possible in NoSync mode after a power cut); Open
 // then reports the loss and moves the store to a new generation, so a
 // position that outlives the process is (Generation, Offset).
-type Offset uint64
+type Offset = logstore.Offset
 
-// Event is what a caller appends.
-type Event struct {
-	// ID is an optional caller-chosen id, unique within its stream. A retry
-	// of an append whose events all carry ids is recognised and not
-	// written twice (see Append).
-	ID string
-	// Type is required, 1 to 255 bytes.
-	Type string
-	// Data is the opaque payload, at most the store's maximum event size
-	// (WithMaxEventSize, 4 MiB by default).
-	Data []byte
-	// Metadata is optional.
-	Metadata map[string]string
-}
+// Event is what a caller appends: an optional ID, unique within its stream
+// (a retry of an append whose events all carry IDs is recognised and not
+// written twice, see Append), a Type of 1 to 255 bytes, the opaque Data (at
+// most WithMaxEventSize, 4 MiB by default) and optional Metadata.
+type Event = logstore.Event
 
-// Record is a committed event with its place in the log.
-type Record struct {
-	Event
-	// Stream is the stream the event was appended to: 1 to 255 bytes, no
-	// NUL byte.
-	Stream string
-	// Offset is the event's position in the global log.
-	Offset Offset
-	// Version is the event's position within Stream: 1, 2, 3, ... dense.
-	Version uint64
-	// Time is the commit time, in UTC. Events committed together share it.
-	Time time.Time
-}
+// Record is a committed event with its place in the log: the Event, its
+// Stream, its Offset in the global log, its Version within the stream (1, 2,
+// 3, ... dense) and the commit Time in UTC (events committed together share
+// it).
+type Record = logstore.Record
 
 // ExpectedVersion is the optimistic-concurrency condition of an append: the
-// version the caller believes the stream is at.
-type ExpectedVersion int64
+// version the caller believes the stream is at. Any n > 0 requires the
+// stream's current version to be exactly n.
+type ExpectedVersion = logstore.ExpectedVersion
 
 const (
 	// Any skips the check.
-	Any ExpectedVersion = -1
+	Any = logstore.Any
 	// StreamExists requires the stream to have at least one event.
-	StreamExists ExpectedVersion = -2
+	StreamExists = logstore.StreamExists
 	// NoStream requires the stream to be empty.
-	NoStream ExpectedVersion = 0
-	// Any n > 0 requires the stream's current version to be exactly n.
+	NoStream = logstore.NoStream
 )
 
-// AppendResult tells where an append landed.
-type AppendResult struct {
-	// First and Last are the offsets of the append's first and last event.
-	// The events in between have the offsets in between: an append is
-	// never interleaved with another.
-	First, Last Offset
-	// Version is the stream's version after the append.
-	Version uint64
-}
+// AppendResult tells where an append landed: First and Last are the offsets
+// of its first and last event (the events in between have the offsets in
+// between: an append is never interleaved with another), and Version is the
+// stream's version after it.
+type AppendResult = logstore.AppendResult
 
 // StateMachine is the caller's state, rebuilt from the log. The store calls
 // Apply for every committed event exactly once, in offset order, from one

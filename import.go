@@ -62,7 +62,7 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[Record, error]) (I
 			return fmt.Errorf("%w: import the records from offset %d: another append ran during the import; nothing of this batch was written: %w", ErrInvalidEvent, first[0], err)
 		}
 		if err != nil {
-			return fmt.Errorf("eventstore: import the records from offset %d: %w", first[0], translate(err))
+			return fmt.Errorf("eventstore: import the records from offset %d: %w", first[0], err)
 		}
 		st.Batches++
 		st.Records += uint64(n)
@@ -83,13 +83,13 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[Record, error]) (I
 		if err := s.validateAppend(ctx, r.Stream, ExpectedVersion(r.Version-1), []Event{r.Event}); err != nil {
 			return st, fmt.Errorf("eventstore: import: record at offset %d: %w", r.Offset, err)
 		}
-		e := logstore.Event{ID: r.ID, Type: r.Type, Data: r.Data, Metadata: r.Metadata}
+		e := r.Event
 		last := len(reqs) - 1
 		if last >= 0 && reqs[last].Stream == r.Stream && reqs[last].Time.Equal(r.Time) &&
 			uint64(reqs[last].Expected)+uint64(len(reqs[last].Events))+1 == r.Version {
 			reqs[last].Events = append(reqs[last].Events, e)
 		} else {
-			reqs = append(reqs, logstore.AppendRequest{Stream: r.Stream, Expected: int64(r.Version - 1), Events: []logstore.Event{e}, Time: r.Time, At: uint64(r.Offset)})
+			reqs = append(reqs, logstore.AppendRequest{Stream: r.Stream, Expected: ExpectedVersion(r.Version - 1), Events: []Event{e}, Time: r.Time, At: r.Offset})
 			first = append(first, r.Offset)
 		}
 		n++

@@ -38,24 +38,24 @@ func (s *Store) openMark() (headmark.Mark, bool, error) {
 // reported loss in NoSync mode; one that ends below what was acknowledged
 // but not yet durable (a NoSync session's power cut) is a reported loss.
 func (s *Store) checkMark(m headmark.Mark, found bool) error {
-	head := uint64(s.Head())
-	s.recovery.HeadMark = Offset(m.Head)
+	head := s.Head()
+	s.recovery.HeadMark = m.Head
 	if !found || head >= m.Head {
 		return nil
 	}
 	if head < m.Durable && s.opts.durability == Sync {
 		return fmt.Errorf("%w: the log ends at offset %d, but offsets up to %d were durable and acknowledged (head mark %s): the log lost %d events, %d to %d; "+
 			"restore from a backup, or open the store once WithDurability(NoSync) to accept the loss and go on from offset %d (see docs/recovery.md, \"log below its head mark\")",
-			ErrCorrupt, head, m.Durable, headmark.FileName, m.Durable-head, head+1, m.Durable, head+1)
+			ErrCorrupt, head, m.Durable, headmark.FileName, uint64(m.Durable-head), head+1, m.Durable, head+1)
 	}
-	return s.lost(m.Head-head, fmt.Sprintf("the log ends at offset %d, below offset %d that the head mark recorded", head, m.Head))
+	return s.lost(uint64(m.Head-head), fmt.Sprintf("the log ends at offset %d, below offset %d that the head mark recorded", head, m.Head))
 }
 
 // onHole is called by the log, in NoSync mode, before it cuts itself back
 // to the dense prefix below a hole that a power cut left.
-func (s *Store) onHole(hole, head uint64) error {
-	s.recovery.HoleAt = Offset(hole)
-	return s.lost(head-hole+1, fmt.Sprintf("offset %d was missing after a crash while records up to %d remained; the log was cut back to offset %d", hole, head, hole-1))
+func (s *Store) onHole(hole, head Offset) error {
+	s.recovery.HoleAt = hole
+	return s.lost(uint64(head-hole+1), fmt.Sprintf("offset %d was missing after a crash while records up to %d remained; the log was cut back to offset %d", hole, head, hole-1))
 }
 
 // lost records that the log lost n events that were acknowledged or seen:
@@ -84,7 +84,7 @@ func (s *Store) writeOpenMark() error {
 	if s.noMark {
 		return nil
 	}
-	head := uint64(s.Head())
+	head := s.Head()
 	m := headmark.Mark{Head: head, Durable: head, Generation: s.generation}
 	if s.mark == nil {
 		f, err := headmark.Create(s.dir, m)
@@ -105,7 +105,7 @@ func (s *Store) writeOpenMark() error {
 // goroutine. The mark is written without fsync: it can lag the log after a
 // power cut, never lead it. A failed write stops the store, as a failed
 // commit does.
-func (s *Store) advanceMark(head, durable uint64) {
+func (s *Store) advanceMark(head, durable Offset) {
 	if s.mark == nil {
 		return
 	}
@@ -115,7 +115,7 @@ func (s *Store) advanceMark(head, durable uint64) {
 }
 
 // onSync runs on the committing goroutine after a periodic sync (NoSync).
-func (s *Store) onSync(durable uint64) { s.advanceMark(durable, durable) }
+func (s *Store) onSync(durable Offset) { s.advanceMark(durable, durable) }
 
 // closeMark writes the clean mark after a clean close of the log when clean
 // is set, and closes the file.
@@ -125,7 +125,7 @@ func (s *Store) closeMarkClean(clean bool) error {
 	}
 	var err error
 	if clean {
-		head := uint64(s.Head())
+		head := s.Head()
 		err = s.mark.WriteSync(headmark.Mark{Head: head, Durable: head, Generation: s.generation, Clean: true})
 	}
 	if cerr := s.mark.Close(); err == nil {

@@ -39,6 +39,7 @@ type options struct {
 	maxBatchBytes  int
 	retention      int
 	snapshotHooks  snapfile.Hooks
+	mustExist      bool
 }
 
 func defaultOptions() options {
@@ -70,6 +71,17 @@ func WithEngine(name string, e backend.Engine) Option {
 			return fmt.Errorf("eventstore: WithEngine needs a name and a non-nil engine")
 		}
 		o.backend, o.engine = name, e
+		return nil
+	}
+}
+
+// WithExistingStore makes Open fail with ErrNoStore, creating nothing, when
+// dir holds no store yet, instead of creating one: for tools and services
+// that must open a store that exists, and would otherwise start an empty one
+// in a mistyped path. The default creates a missing store.
+func WithExistingStore() Option {
+	return func(o *options) error {
+		o.mustExist = true
 		return nil
 	}
 }

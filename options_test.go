@@ -113,3 +113,24 @@ func TestOpenCreatesNestedDirectory(t *testing.T) {
 	require.NoError(t, s.Close())
 	require.FileExists(t, filepath.Join(dir, "STORE"))
 }
+
+// TestWithExistingStore: Open fails with ErrNoStore, creating nothing, when
+// the directory holds no store, and opens a store that exists.
+func TestWithExistingStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	_, err := eventstore.Open(dir, eventstore.WithBackend("memory"), eventstore.WithExistingStore())
+	require.ErrorIs(t, err, eventstore.ErrNoStore)
+	require.ErrorContains(t, err, dir)
+	require.NoDirExists(t, dir, "a refused Open creates nothing")
+
+	empty := t.TempDir()
+	_, err = eventstore.Open(empty, eventstore.WithBackend("memory"), eventstore.WithExistingStore())
+	require.ErrorIs(t, err, eventstore.ErrNoStore)
+	require.NoFileExists(t, filepath.Join(empty, "STORE"))
+
+	s := openMem(t, empty)
+	require.NoError(t, s.Close())
+	s, err = eventstore.Open(empty, eventstore.WithExistingStore())
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+}

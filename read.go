@@ -3,8 +3,6 @@ package eventstore
 import (
 	"context"
 	"iter"
-
-	"github.com/durablelog/eventstore/logstore"
 )
 
 // Reads go through the log in chunks, so that memory stays bounded and Close
@@ -14,24 +12,17 @@ const (
 	chunkBytes   = 4 << 20
 )
 
-func toRecord(r logstore.Record) Record {
-	return Record{
-		Event:  Event{ID: r.ID, Type: r.Type, Data: r.Data, Metadata: r.Metadata},
-		Stream: r.Stream, Offset: Offset(r.Offset), Version: r.Version, Time: r.Time,
-	}
-}
-
-func (s *Store) readLogChunk(ctx context.Context, from Offset, limit int) ([]logstore.Record, error) {
+func (s *Store) readLogChunk(ctx context.Context, from Offset, limit int) ([]Record, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
-	return s.log.ReadLog(ctx, uint64(from), limit, chunkBytes)
+	return s.log.ReadLog(ctx, from, limit, chunkBytes)
 }
 
-func (s *Store) readStreamChunk(ctx context.Context, stream string, from uint64, limit int) ([]logstore.Record, error) {
+func (s *Store) readStreamChunk(ctx context.Context, stream string, from uint64, limit int) ([]Record, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -103,7 +94,7 @@ func (s *Store) logRecords(ctx context.Context, from Offset, limit int) iter.Seq
 					yield(Record{}, err)
 					return
 				}
-				if !yield(toRecord(r), nil) {
+				if !yield(r, nil) {
 					return
 				}
 			}
@@ -148,7 +139,7 @@ func (s *Store) streamRecords(ctx context.Context, stream string, from uint64, l
 					yield(Record{}, err)
 					return
 				}
-				if !yield(toRecord(r), nil) {
+				if !yield(r, nil) {
 					return
 				}
 			}

@@ -132,7 +132,7 @@ func (m *stateMachine) applyCommitted(recs []logstore.Record) {
 		return
 	}
 	for _, lr := range recs {
-		r := toRecord(lr)
+		r := lr
 		if err := m.apply(r); err != nil {
 			m.stopped = true
 			m.s.fail(r.Offset, fmt.Errorf("%w: %w: Apply of offset %d (stream %q version %d) returned: %w; the events are durable; reopen the store to rebuild the state",

@@ -47,6 +47,10 @@ type Store struct {
 	// the benchmark that measures its cost (internal/benchknobs).
 	mark   *headmark.File
 	noMark bool
+
+	// checkpointer is the log's checkpoint capability, nil when it has
+	// none (found once, at Open).
+	checkpointer logstore.Checkpointer
 }
 
 // failure records why the store stopped.
@@ -76,6 +80,15 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("eventstore: %s is a regular file, not a directory: give Open a directory", dir)
+	}
+	if o.mustExist {
+		ok, err := layout.IsStore(dir)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: %w", err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %s holds no store (no %s file): check the path, or open without WithExistingStore to create one", ErrNoStore, dir, layout.StoreFile)
+		}
 	}
 	if err := fsutil.MkdirAllSync(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("eventstore: create %s: %w", dir, err)
@@ -138,6 +151,7 @@ func (s *Store) open() error {
 		return fmt.Errorf("eventstore: open the log in %s: %w", engineDir, err)
 	}
 	s.log = l
+	s.checkpointer, _ = s.log.(logstore.Checkpointer)
 	s.recovery.Backend = s.backend
 	s.recovery.Head = Offset(l.Head())
 	err = s.checkMark(mark, found)

@@ -35,7 +35,7 @@ func (s *Store) Subscribe(ctx context.Context, from Offset) iter.Seq2[Record, er
 					yield(Record{}, err)
 					return
 				}
-				if !yield(toRecord(r), nil) {
+				if !yield(r, nil) {
 					return
 				}
 				next = Offset(r.Offset) + 1

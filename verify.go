@@ -2,19 +2,14 @@ package eventstore
 
 import (
 	"context"
-	"time"
+
+	"github.com/durablelog/eventstore/logstore"
 )
 
-// VerifyReport summarises a Verify scan.
-type VerifyReport struct {
-	Head         Offset        // the last offset checked
-	Records      uint64        // records checked, checksums included
-	Streams      uint64        // distinct streams
-	IndexEntries uint64        // stream-index entries checked against the log
-	IDs          uint64        // event ids checked against the id index
-	Bytes        uint64        // bytes of records read
-	Duration     time.Duration // how long the scan took
-}
+// VerifyReport summarises a Verify scan: the last offset checked (Head),
+// the records, distinct streams, stream-index entries and ids checked, the
+// bytes of records read and how long the scan took.
+type VerifyReport = logstore.VerifyReport
 
 // Verify scans the whole store: every record's checksum and framing, dense
 // offsets from 1 to the head, dense versions in every stream, and the stream
@@ -32,13 +27,5 @@ func (s *Store) VerifyProgress(ctx context.Context, progress func(Offset)) (Veri
 	if err := s.checkOpen(); err != nil {
 		return VerifyReport{}, err
 	}
-	var p func(uint64)
-	if progress != nil {
-		p = func(o uint64) { progress(Offset(o)) }
-	}
-	r, err := s.log.Verify(ctx, p)
-	return VerifyReport{
-		Head: Offset(r.Head), Records: r.Records, Streams: r.Streams,
-		IndexEntries: r.IndexEntries, IDs: r.IDs, Bytes: r.Bytes, Duration: r.Duration,
-	}, err
+	return s.log.Verify(ctx, progress)
 }

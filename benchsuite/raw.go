@@ -7,17 +7,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/record"
 )
 
 // rawEvent writes into b the keys and bytes the event store writes for one
 // event: the record under its log key and the stream-index entry.
-func rawEvent(b backend.Batch, off uint64, stream string, version uint64, data []byte, buf []byte) []byte {
-	r := record.Record{Offset: off, Stream: stream, Version: version, Time: time.Now().UnixNano(), Type: "Bench", Data: data}
+func rawEvent(b backend.Batch, off eventstore.Offset, stream string, version uint64, data []byte, buf []byte) []byte {
+	r := eventstore.Record{Event: eventstore.Event{Type: "Bench", Data: data}, Offset: off, Stream: stream, Version: version, Time: time.Now()}
 	buf = record.Append(buf[:0], &r)
 	b.Set(record.LogKey(off), buf)
-	b.Set(record.StreamKey(stream, version), record.Uint64(off))
+	b.Set(record.StreamKey(stream, version), record.OffsetValue(off))
 	return buf
 }
 
@@ -63,7 +64,7 @@ func rawWriteWorkload(writers, perBatch int) func(context.Context, Target, int) 
 					mu.Unlock()
 					for i := range perBatch {
 						version++
-						buf = rawEvent(b, first+uint64(i), stream, version, data, buf)
+						buf = rawEvent(b, eventstore.Offset(first+uint64(i)), stream, version, data, buf)
 					}
 					if err := b.Commit(true); err != nil {
 						errs[w] = err
@@ -103,7 +104,7 @@ func rawScan(ctx context.Context, t Target, n int) (Measurement, error) {
 	for off := 1; off <= n; {
 		b := kv.NewBatch()
 		for i := 0; i < 1000 && off <= n; i++ {
-			buf = rawEvent(b, uint64(off), streamName(off%10), uint64(off/10+1), data, buf)
+			buf = rawEvent(b, eventstore.Offset(off), streamName(off%10), uint64(off/10+1), data, buf)
 			off++
 		}
 		if err := b.Commit(false); err != nil {
@@ -118,7 +119,7 @@ func rawScan(ctx context.Context, t Target, n int) (Measurement, error) {
 		return Measurement{}, err
 	}
 	start := time.Now()
-	lower, upper := record.LogBounds(1, ^uint64(0))
+	lower, upper := record.LogTable()
 	it, err := kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper})
 	if err != nil {
 		return Measurement{}, err

@@ -70,7 +70,7 @@ func requireCorruptAt(t *testing.T, err error, off eventstore.Offset) {
 	var ce *eventstore.CorruptionError
 	require.True(t, errors.As(err, &ce), "a *CorruptionError names the location: %v", err)
 	if off > 0 {
-		require.Equal(t, uint64(off), ce.Offset, "location in %v", err)
+		require.Equal(t, off, ce.Offset, "location in %v", err)
 	}
 }
 

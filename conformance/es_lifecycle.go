@@ -43,11 +43,9 @@ func testBackendRecorded(t *testing.T, h Harness) {
 	mustAppend(t, s, "a", eventstore.NoStream, ev("T", "1"))
 	require.NoError(t, s.Close())
 
-	other := "memory"
-	if h.Name == "memory" {
-		other = "rocksdb"
-	}
-	_, err := eventstore.Open(dir, eventstore.WithBackend(other))
+	// Another engine's name: the same engine under a name nothing
+	// registered, so that the suite registers no engine of its own.
+	_, err := eventstore.Open(dir, eventstore.WithEngine(h.Name+"-other", h.engine(t)))
 	require.ErrorIs(t, err, eventstore.ErrBackendMismatch)
 	require.Contains(t, err.Error(), h.Name)
 
@@ -65,7 +63,10 @@ func testUnknownBackend(t *testing.T, h Harness) {
 	dir := h.dir(t)
 	_, err := eventstore.Open(dir, eventstore.WithBackend("no-such-engine"))
 	require.ErrorIs(t, err, eventstore.ErrUnknownBackend)
-	require.Contains(t, err.Error(), "memory", "the error lists the registered engines")
+	require.Contains(t, err.Error(), "registered:", "the error lists the registered engines")
+	if h.Engine == nil {
+		require.Contains(t, err.Error(), h.Name, "the error lists the registered engines")
+	}
 	require.Contains(t, err.Error(), "forgotten import")
 	_, err = os.Stat(filepath.Join(dir, "STORE"))
 	require.True(t, errors.Is(err, os.ErrNotExist), "a failed Open must not claim the directory")

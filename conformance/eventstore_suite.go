@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/durablelog/eventstore"
-	_ "github.com/durablelog/eventstore/backends/memory" // a second engine, for mismatch tests
 	"github.com/stretchr/testify/require"
 )
 

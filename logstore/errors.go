@@ -3,68 +3,110 @@ package logstore
 import (
 	"errors"
 	"fmt"
+
+	"github.com/durablelog/eventstore/backend"
 )
 
-// ErrConflict is wrapped by *ConflictError.
-var ErrConflict = errors.New("wrong expected version")
+// The errors that cross the seam. Package eventstore re-exports each
+// sentinel as the same value; every error returned wraps the sentinels that
+// apply, possibly among others: test with errors.Is.
+var (
+	// ErrWrongExpectedVersion: the stream's version did not match the
+	// append's ExpectedVersion. Nothing was written. The error is a
+	// *WrongExpectedVersionError with the details.
+	ErrWrongExpectedVersion = errors.New("eventstore: wrong expected version")
 
-// ErrDuplicateID is wrapped when an event id is already used in its stream
-// and the append is not a retry of the append that used it.
-var ErrDuplicateID = errors.New("event id already used in the stream")
+	// ErrInvalidEvent: the call's input is invalid (stream name, event
+	// type, no events, expected version, or an event id already used in
+	// the stream). Nothing was written and the store stays usable.
+	ErrInvalidEvent = errors.New("eventstore: invalid event")
 
-// ErrFailed is wrapped by every Append after a commit failed: the log no
-// longer knows what is durable and refuses appends until it is reopened.
-var ErrFailed = errors.New("log failed and refuses appends until it is reopened")
+	// ErrEventTooLarge: an event's data exceeds the maximum event size, or
+	// an append exceeds what the engine can commit atomically. Nothing was
+	// written.
+	ErrEventTooLarge = errors.New("eventstore: event too large")
 
-// ErrWrongOffset is wrapped when a request's first event would not land at
-// the offset its At field names. Nothing was written.
-var ErrWrongOffset = errors.New("the request would not land at the offset it names")
+	// ErrFailed: the store stopped because a commit or fsync failed, or
+	// the state machine failed. It refuses appends until it is closed and
+	// reopened, which finds out what is durable. The error also wraps the
+	// cause.
+	ErrFailed = errors.New("eventstore: store failed; close and reopen it")
 
-// ErrBatchTooLarge is wrapped when one append is larger than the storage can
-// commit atomically.
-var ErrBatchTooLarge = errors.New("append too large to commit atomically")
+	// ErrUnsupported: the log or its engine cannot do what was asked, such
+	// as a checkpoint; the message says what to use instead.
+	ErrUnsupported = errors.New("eventstore: not supported by this store's engine")
 
-// ConflictError reports an expected-version mismatch.
-type ConflictError struct {
+	// ErrCorrupt: stored data failed its checksum or a structural check
+	// (the value of backend.ErrCorrupt).
+	ErrCorrupt = backend.ErrCorrupt
+
+	// ErrClosed: the store is closed (the value of backend.ErrClosed).
+	ErrClosed = backend.ErrClosed
+)
+
+// ErrDuplicateID is wrapped, with ErrInvalidEvent, when an event id is
+// already used in its stream and the append is not a retry of the append
+// that used it.
+var ErrDuplicateID = fmt.Errorf("%w: event id already used in the stream", ErrInvalidEvent)
+
+// ErrBatchTooLarge is wrapped, with ErrEventTooLarge, when one append is
+// larger than the engine can commit atomically.
+var ErrBatchTooLarge = fmt.Errorf("%w: append too large to commit atomically", ErrEventTooLarge)
+
+// ErrWrongOffset is wrapped, with ErrInvalidEvent, when a request's first
+// event would not land at the offset its At field names. Nothing was
+// written.
+var ErrWrongOffset = fmt.Errorf("%w: the request would not land at the offset it names", ErrInvalidEvent)
+
+// WrongExpectedVersionError reports an expected-version mismatch. It wraps
+// ErrWrongExpectedVersion.
+type WrongExpectedVersionError struct {
 	Stream   string
-	Expected int64
-	Actual   uint64
+	Expected ExpectedVersion
+	Actual   uint64 // the stream's version when the append was checked
 }
 
-func (e *ConflictError) Error() string {
-	return fmt.Sprintf("wrong expected version for stream %q: expected %s, stream is at %d",
-		e.Stream, DescribeExpected(e.Expected), e.Actual)
+func (e *WrongExpectedVersionError) Error() string {
+	return fmt.Sprintf("eventstore: wrong expected version for stream %q: expected %s, stream is at %d",
+		e.Stream, e.Expected, e.Actual)
 }
 
-// Unwrap returns ErrConflict.
-func (e *ConflictError) Unwrap() error { return ErrConflict }
+// Unwrap returns ErrWrongExpectedVersion.
+func (e *WrongExpectedVersionError) Unwrap() error { return ErrWrongExpectedVersion }
 
-// DescribeExpected renders an expected version for messages.
-func DescribeExpected(v int64) string {
-	switch v {
-	case ExpectAny:
-		return "any"
-	case ExpectExists:
-		return "an existing stream"
-	case ExpectEmpty:
-		return "no stream (0)"
-	}
-	return fmt.Sprint(v)
-}
-
-// CorruptError reports data that failed a checksum or a structural check. It
-// wraps backend.ErrCorrupt (eventstore.ErrCorrupt) and the underlying error.
-type CorruptError struct {
-	// Where names the location: "log offset 42", "stream \"a\" version 3",
-	// or a file.
-	Where string
-	// Offset is the log offset concerned, 0 when unknown or not a record.
-	Offset uint64
-	// Err is the underlying error; it wraps backend.ErrCorrupt.
+// CorruptionError names where damaged data was found. Its Err wraps
+// ErrCorrupt, so errors.Is(err, ErrCorrupt) holds for it; errors.As finds it
+// for the details.
+type CorruptionError struct {
+	// Offset is the log offset of the damaged record, 0 when the damage is
+	// not in a record of the log or its offset is unknown.
+	Offset Offset
+	// File is the damaged file, when it is known: a snapshot, the STORE or
+	// HEADMARK file, or an engine file.
+	File string
+	// Key describes the damaged entry of the engine, when it is known:
+	// "log offset 42", "index of stream \"acct-7\" version 3", "meta key
+	// \"format\"".
+	Key string
+	// Err is the underlying error; it wraps ErrCorrupt.
 	Err error
 }
 
-func (e *CorruptError) Error() string { return fmt.Sprintf("%s: %v", e.Where, e.Err) }
+func (e *CorruptionError) Error() string { return fmt.Sprintf("%s: %v", e.Where(), e.Err) }
 
-// Unwrap returns the underlying error, which wraps backend.ErrCorrupt.
-func (e *CorruptError) Unwrap() error { return e.Err }
+// Where describes the location as precisely as it is known: the Key, else the
+// File, else the Offset.
+func (e *CorruptionError) Where() string {
+	switch {
+	case e.Key != "":
+		return e.Key
+	case e.File != "":
+		return e.File
+	case e.Offset > 0:
+		return fmt.Sprintf("log offset %d", e.Offset)
+	}
+	return "unknown location"
+}
+
+// Unwrap returns the underlying error, which wraps ErrCorrupt.
+func (e *CorruptionError) Unwrap() error { return e.Err }

@@ -3,7 +3,17 @@
 // subscriptions, snapshots, recovery, the CLI) and the part that assigns
 // offsets and versions and makes appends durable.
 //
-// Applications do not use this package; they use package eventstore.
+// Applications do not use this package; they use package eventstore. The
+// data types and errors that cross the seam (Event, Record, Offset,
+// ExpectedVersion, AppendResult, VerifyReport, WrongExpectedVersionError,
+// CorruptionError and the sentinels) are declared here once, and package
+// eventstore re-exports each of them with a type alias or the same value.
+//
+// A Log may offer optional capabilities, which the store finds with a type
+// assertion, once, the way database/sql finds driver.Pinger: Checkpointer
+// (an online, consistent copy of the log for backups). A Log without one
+// makes the operation fail with ErrUnsupported, or the store take another
+// path (a backup writes a dump instead).
 //
 // The implementation in this module, package logstore/kvlog, sequences appends
 // itself over an ordered key-value engine (package backend): it runs group
@@ -18,36 +28,10 @@ import (
 	"time"
 )
 
-// Event is an event to append, already checked by the event store: the
-// stream name, type, data size and ids are valid.
-type Event struct {
-	ID       string
-	Type     string
-	Data     []byte
-	Metadata map[string]string
-}
-
-// Record is a committed event.
-type Record struct {
-	Event
-	Stream  string
-	Offset  uint64
-	Version uint64
-	Time    time.Time
-}
-
-// Expected-version values of AppendRequest.Expected; n > 0 means the stream's
-// version must be exactly n.
-const (
-	ExpectAny    int64 = -1
-	ExpectExists int64 = -2
-	ExpectEmpty  int64 = 0
-)
-
 // AppendRequest is one atomic append to one stream.
 type AppendRequest struct {
 	Stream   string
-	Expected int64
+	Expected ExpectedVersion
 	Events   []Event
 	// Time, when not zero, is recorded as the events' time instead of the
 	// commit time. Imports use it to keep the original times.
@@ -57,13 +41,7 @@ type AppendRequest struct {
 	// written: a request that would land elsewhere fails with an error
 	// wrapping ErrWrongOffset and writes nothing. Imports use it, so that an
 	// append that runs during an import cannot shift the imported records.
-	At uint64
-}
-
-// AppendResult tells where an append landed.
-type AppendResult struct {
-	First, Last uint64 // offsets of the first and last event
-	Version     uint64 // the stream's version after the append
+	At Offset
 }
 
 // Log is a durable, totally ordered log of events grouped in streams.
@@ -76,7 +54,7 @@ type Log interface {
 	// nothing of req was acknowledged. Offsets are assigned in commit order
 	// and are dense from 1.
 	//
-	// A version mismatch returns a *ConflictError and writes nothing, unless
+	// A version mismatch returns a *WrongExpectedVersionError and writes nothing, unless
 	// the request is a retry of a committed append (Expected >= 0, every
 	// event has an id, and the events after version Expected carry the same
 	// ids in the same order): then Append returns that append's result and
@@ -97,12 +75,12 @@ type Log interface {
 	AppendBatch(ctx context.Context, reqs []AppendRequest) ([]AppendResult, error)
 
 	// Head returns the offset of the last committed and published record.
-	Head() uint64
+	Head() Offset
 
 	// ReadLog returns the records from offset from (inclusive) on, at most
 	// limit records (limit > 0) and about maxBytes of data (the first record
 	// is always returned), never past Head at the time of the call.
-	ReadLog(ctx context.Context, from uint64, limit, maxBytes int) ([]Record, error)
+	ReadLog(ctx context.Context, from Offset, limit, maxBytes int) ([]Record, error)
 
 	// ReadStream returns the records of stream from version from
 	// (inclusive) on, with the same limits as ReadLog.
@@ -113,23 +91,12 @@ type Log interface {
 
 	// Verify checks every record and index entry; see VerifyReport. Progress,
 	// if not nil, is called now and then with the offset reached.
-	Verify(ctx context.Context, progress func(offset uint64)) (VerifyReport, error)
+	Verify(ctx context.Context, progress func(Offset)) (VerifyReport, error)
 
 	// Close stops accepting appends, fails queued ones with ErrClosed,
 	// waits for the commit in flight and for running reads, and closes the
 	// storage. A second Close returns an error wrapping ErrClosed.
 	Close() error
-}
-
-// VerifyReport summarises a Verify scan.
-type VerifyReport struct {
-	Head         uint64 // last offset checked
-	Records      uint64 // log records checked, checksum included
-	Streams      uint64 // distinct streams
-	IndexEntries uint64 // stream-index entries checked against the log
-	IDs          uint64 // id-index entries checked
-	Bytes        uint64 // bytes of records read
-	Duration     time.Duration
 }
 
 // Config configures a Log implementation.
@@ -159,7 +126,7 @@ type Config struct {
 	// OnSync, if not nil, is called when Sync is false, on the committing
 	// goroutine, after each periodic sync with the offset up to which the
 	// log is now durable.
-	OnSync func(durable uint64)
+	OnSync func(durable Offset)
 
 	// CheckFrom, when not 0, makes the log check at open that it holds
 	// every offset from CheckFrom up to its head: the part that a crash
@@ -168,14 +135,14 @@ type Config struct {
 	// a newer one and lose the tail of an older one). A hole fails the
 	// open with an error wrapping backend.ErrCorrupt that names it, unless
 	// OnHole is set.
-	CheckFrom uint64
+	CheckFrom Offset
 
 	// OnHole, if not nil, repairs a hole that CheckFrom found: the log
 	// calls OnHole(hole, head) first, so that the caller records the loss
 	// durably (an error fails the open and changes nothing), then removes
 	// the records from the hole up to the head, leaving the dense prefix
 	// up to hole-1 as the log.
-	OnHole func(hole, head uint64) error
+	OnHole func(hole, head Offset) error
 }
 
 // DefaultSyncInterval is the default Config.SyncInterval.

@@ -46,7 +46,7 @@ func TestUsageErrors(t *testing.T) {
 	require.Contains(t, fails(t, exitUsage, "snapshot", "create", "-d", dir).stderr, "Store.Snapshot")
 	require.Contains(t, fails(t, exitUsage, "migrate", "-d", dir, "--to", "pebble").stderr, "--dest")
 
-	require.Contains(t, fails(t, exitWrongDir, "read", "-d", t.TempDir()).stderr, "no event store")
+	require.Contains(t, fails(t, exitWrongDir, "read", "-d", t.TempDir()).stderr, "no store in the directory")
 	require.Contains(t, fails(t, exitWrongDir, "stat", "-d", dir, "-b", "rocksdb").stderr, `holds a "pebble" store`)
 }
 

@@ -64,7 +64,7 @@ func usageErrorf(format string, args ...any) error {
 // Errors of the command, mapped to exit codes by exitCode.
 var (
 	// errNoStore: the directory holds no store.
-	errNoStore = errors.New("no event store")
+	errNoStore = eventstore.ErrNoStore
 	// errNotEmpty: a destination is not empty.
 	errNotEmpty = errors.New("not empty")
 	// errReported: the command printed its failure already; main prints

@@ -116,7 +116,7 @@ func runExport(ctx context.Context, a *app, out string, force bool) (err error) 
 // writeDump writes the records from 1 to head into w and returns the bytes
 // written and the trailer.
 func writeDump(ctx context.Context, a *app, s *eventstore.Store, head eventstore.Offset, w io.Writer) (int64, dump.Trailer, error) {
-	dw, err := dump.NewWriter(w, dump.Header{Backend: s.Backend(), Head: uint64(head)})
+	dw, err := dump.NewWriter(w, dump.Header{Backend: s.Backend(), Head: head})
 	if err != nil {
 		return 0, dump.Trailer{}, err
 	}
@@ -126,8 +126,7 @@ func writeDump(ctx context.Context, a *app, s *eventstore.Store, head eventstore
 			b.stop()
 			return 0, dump.Trailer{}, err
 		}
-		dr := toDump(rec)
-		if err := dw.Write(&dr); err != nil {
+		if err := dw.Write(&rec); err != nil {
 			b.stop()
 			return 0, dump.Trailer{}, err
 		}

@@ -124,7 +124,7 @@ func runImport(ctx context.Context, a *app, in string, check bool) error {
 		}
 	}
 	tr := dr.Trailer()
-	res.Head, res.ContentHash = tr.Last, tr.Hash.String()
+	res.Head, res.ContentHash = uint64(tr.Last), tr.Hash.String()
 	res.Throughput = newThroughput(tr.Records, dr.Pos(), time.Since(start)-time.Duration(res.CheckSeconds*float64(time.Second)))
 	if a.json {
 		return a.printJSON(res)
@@ -200,7 +200,7 @@ func dumpRecords(dr *dump.Reader, b *bar) iter.Seq2[eventstore.Record, error] {
 			if rec.Offset%4096 == 0 {
 				b.set(int64(rec.Offset))
 			}
-			if !yield(fromDump(rec), nil) {
+			if !yield(rec, nil) {
 				return
 			}
 		}

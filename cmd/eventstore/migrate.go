@@ -134,7 +134,7 @@ func migrate(ctx context.Context, a *app, src *eventstore.Store, dir, to string,
 		return res, err
 	}
 	if snapshots {
-		snaps, err := dump.CopySnapshots(layout.Snapshots(a.dir), layout.Snapshots(dir), uint64(head))
+		snaps, err := dump.CopySnapshots(layout.Snapshots(a.dir), layout.Snapshots(dir), head)
 		if err != nil {
 			return res, fmt.Errorf("copy the snapshots: %w", err)
 		}
@@ -150,8 +150,7 @@ func hashing(seq iter.Seq2[eventstore.Record, error], h *dump.Hasher, b *bar) it
 	return func(yield func(eventstore.Record, error) bool) {
 		for rec, err := range seq {
 			if err == nil {
-				dr := toDump(rec)
-				h.Add(&dr)
+				h.Add(&rec)
 				if rec.Offset%4096 == 0 {
 					b.set(int64(rec.Offset))
 				}

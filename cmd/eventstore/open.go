@@ -34,14 +34,11 @@ func (a *app) openExisting(ctx context.Context, opts ...eventstore.Option) (*eve
 	if err := a.requireDir(); err != nil {
 		return nil, err
 	}
-	ok, err := isStore(a.dir)
-	if err != nil {
-		return nil, err
+	s, err := a.openDir(ctx, a.dir, a.backend, append(opts, eventstore.WithExistingStore())...)
+	if errors.Is(err, eventstore.ErrNoStore) {
+		return nil, fmt.Errorf("%w: %s holds no store (no %s file): check --dir; 'eventstore append' or 'eventstore import' creates one", errNoStore, a.dir, layout.StoreFile)
 	}
-	if !ok {
-		return nil, fmt.Errorf("%w in %s (no %s file): check --dir; 'eventstore append' or 'eventstore import' creates one", errNoStore, a.dir, layout.StoreFile)
-	}
-	return a.openDir(ctx, a.dir, a.backend, opts...)
+	return s, err
 }
 
 // openDir opens the store in dir with the engine name (empty: the

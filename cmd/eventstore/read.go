@@ -156,10 +156,10 @@ func (o readOptions) print(ctx context.Context, s *eventstore.Store, from uint64
 // the records before the damage are worth seeing. It returns err.
 func (o readOptions) printUpToDamage(ctx context.Context, s *eventstore.Store, n int, next uint64, limit int, rw *recordWriter, err error) (int, uint64, error) {
 	var ce *eventstore.CorruptionError
-	if o.stream != "" || !errors.As(err, &ce) || ce.Offset <= next {
+	if o.stream != "" || !errors.As(err, &ce) || uint64(ce.Offset) <= next {
 		return n, next, err
 	}
-	count := int(ce.Offset - next)
+	count := int(uint64(ce.Offset) - next)
 	if limit > 0 {
 		count = min(count, limit-n)
 	}

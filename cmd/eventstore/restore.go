@@ -74,7 +74,7 @@ func runRestore(ctx context.Context, a *app, from string) error {
 	if err != nil {
 		return withCode(exitWrongDir, err)
 	}
-	res := restoreResult{From: from, Dir: a.dir, Method: m.Method, Head: m.Head}
+	res := restoreResult{From: from, Dir: a.dir, Method: m.Method, Head: uint64(m.Head)}
 	switch m.Method {
 	case dump.MethodCheckpoint:
 		if a.backend != "" && a.backend != m.Backend {

@@ -66,7 +66,7 @@ func runVerify(ctx context.Context, a *app, hash bool) (err error) {
 			res.Error = message(err)
 			var ce *eventstore.CorruptionError
 			if errors.As(err, &ce) {
-				res.Where, res.Offset = ce.Where, ce.Offset
+				res.Where, res.Offset = ce.Where(), uint64(ce.Offset)
 			}
 		}
 		if perr := a.printVerify(res, err); perr != nil && err == nil {
@@ -142,8 +142,7 @@ func contentHash(ctx context.Context, a *app, s *eventstore.Store, head eventsto
 			b.stop()
 			return dump.Sum{}, err
 		}
-		dr := toDump(rec)
-		h.Add(&dr)
+		h.Add(&rec)
 		if rec.Offset%4096 == 0 {
 			b.set(int64(rec.Offset))
 		}

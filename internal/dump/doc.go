@@ -33,8 +33,10 @@
 // (its head), and when it was written. Readers ignore members they do not
 // know; a new member never changes the meaning of the others.
 //
-// A record body is, with integers big-endian and strings as a uvarint length
-// followed by the bytes:
+// A record body is the record codec's body (internal/record AppendBody): the
+// bytes that the log stores after each record's checksum, version and flags,
+// written and read by the same code. With integers big-endian and strings as
+// a uvarint length followed by the bytes:
 //
 //	offset    uint64: the record's position in the log
 //	version   uint64: the record's version within its stream

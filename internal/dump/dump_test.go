@@ -10,11 +10,16 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/record"
+	"github.com/durablelog/eventstore/logstore"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Record is the one record type, which dumps hold.
+type Record = logstore.Record
 
 func sample(n int) []Record {
 	t0 := time.Date(2025, 11, 29, 3, 57, 0, 123456789, time.UTC)
@@ -24,8 +29,9 @@ func sample(n int) []Record {
 		stream := []string{"a", "b\xff\x01binary", "c"}[i%3]
 		versions[stream]++
 		r := Record{
-			Offset: uint64(i + 1), Stream: stream, Version: versions[stream],
-			Time: t0.Add(time.Duration(i) * time.Millisecond), Type: "T", Data: []byte(fmt.Sprintf("data-%d", i)),
+			Event:  logstore.Event{Type: "T", Data: []byte(fmt.Sprintf("data-%d", i))},
+			Offset: logstore.Offset(i + 1), Stream: stream, Version: versions[stream],
+			Time: t0.Add(time.Duration(i) * time.Millisecond),
 		}
 		if i%2 == 0 {
 			r.ID = fmt.Sprintf("id-%d", i)
@@ -39,7 +45,7 @@ func sample(n int) []Record {
 func write(t *testing.T, recs []Record) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf, Header{Backend: "pebble", Head: uint64(len(recs))})
+	w, err := NewWriter(&buf, Header{Backend: "pebble", Head: logstore.Offset(len(recs))})
 	require.NoError(t, err)
 	for i := range recs {
 		require.NoError(t, w.Write(&recs[i]))
@@ -74,7 +80,7 @@ func TestRoundTrip(t *testing.T) {
 			got, r, err := readAll(b)
 			require.NoError(t, err)
 			require.Equal(t, "pebble", r.Header().Backend)
-			require.Equal(t, uint64(n), r.Header().Head)
+			require.Equal(t, logstore.Offset(n), r.Header().Head)
 			require.Len(t, got, n)
 			h := NewHasher()
 			for i := range recs {
@@ -140,7 +146,7 @@ func TestDamageIsDetected(t *testing.T) {
 			require.True(t, errors.As(err, &de))
 			require.LessOrEqual(t, de.Pos, int64(pos), "the damage is reported at or before the flipped byte")
 			for i, r := range recs {
-				require.Equal(t, uint64(i+1), r.Offset)
+				require.Equal(t, logstore.Offset(i+1), r.Offset)
 			}
 		}
 	})
@@ -168,7 +174,7 @@ func TestDamageIsDetected(t *testing.T) {
 				continue
 			}
 			if i > 2 {
-				w.body = appendBody(w.body[:0], &recs[i])
+				w.body = record.AppendBody(w.body[:0], &recs[i])
 				w.writeFrame(kindRecord, w.body)
 				continue
 			}
@@ -176,7 +182,7 @@ func TestDamageIsDetected(t *testing.T) {
 		}
 		require.NoError(t, w.bw.Flush())
 		de := requireDamaged(t, buf.Bytes(), "offset 4 follows offset 2")
-		require.Equal(t, uint64(4), de.Offset)
+		require.Equal(t, logstore.Offset(4), de.Offset)
 	})
 	t.Run("HashMismatch", func(t *testing.T) {
 		recs := sample(3)
@@ -220,10 +226,11 @@ func TestWriterChecks(t *testing.T) {
 
 func TestDecodeRejectsNonCanonical(t *testing.T) {
 	r := sample(1)[0]
-	body := appendBody(nil, &r)
-	_, err := decodeBody(append(bytes.Clone(body), 0))
-	require.ErrorContains(t, err, "after the data")
-	_, err = decodeBody(body[:len(body)-1])
+	body := record.AppendBody(nil, &r)
+	_, err := record.DecodeBody(append(bytes.Clone(body), 0))
+	require.ErrorContains(t, err, "trailing bytes")
+	require.ErrorIs(t, err, backend.ErrCorrupt)
+	_, err = record.DecodeBody(body[:len(body)-1])
 	require.Error(t, err)
 }
 

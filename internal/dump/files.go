@@ -10,6 +10,7 @@ import (
 
 	"github.com/durablelog/eventstore/internal/fsutil"
 	"github.com/durablelog/eventstore/internal/snapfile"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // CopySnapshots copies the snapshot files of srcDir whose offset is at most
@@ -18,14 +19,14 @@ import (
 // every copy (snapfile.Check) and drops a copy that fails: a damaged snapshot
 // is not worth keeping. A snapshot that disappears meanwhile (pruned by the
 // store) is skipped. It returns the offsets copied, newest first.
-func CopySnapshots(srcDir, dstDir string, maxOffset uint64) ([]uint64, error) {
+func CopySnapshots(srcDir, dstDir string, maxOffset logstore.Offset) ([]logstore.Offset, error) {
 	list, err := snapfile.List(srcDir)
 	if err != nil {
 		return nil, err
 	}
-	var copied []uint64
+	var copied []logstore.Offset
 	for _, info := range list {
-		if info.Offset > maxOffset {
+		if logstore.Offset(info.Offset) > maxOffset {
 			continue
 		}
 		if len(copied) == 0 {
@@ -47,7 +48,7 @@ func CopySnapshots(srcDir, dstDir string, maxOffset uint64) ([]uint64, error) {
 			_ = os.Remove(dst)
 			continue
 		}
-		copied = append(copied, info.Offset)
+		copied = append(copied, logstore.Offset(info.Offset))
 	}
 	if len(copied) > 0 {
 		if err := fsutil.SyncDir(dstDir); err != nil {

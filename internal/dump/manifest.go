@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore/internal/fsutil"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // A backup directory, as Store.Backup writes it and `eventstore restore`
@@ -40,12 +41,12 @@ type Manifest struct {
 	// Backend is the engine of the store that was backed up.
 	Backend string `json:"backend"`
 	// Head is the offset of the last record the backup holds.
-	Head uint64 `json:"head"`
+	Head logstore.Offset `json:"head"`
 	// Created is when the backup started, in UTC.
 	Created time.Time `json:"created"`
 	// Snapshots lists the offsets of the snapshot files copied, newest
 	// first.
-	Snapshots []uint64 `json:"snapshots,omitempty"`
+	Snapshots []logstore.Offset `json:"snapshots,omitempty"`
 	// ContentHash is the content hash of the records, for MethodDump.
 	ContentHash string `json:"content_hash,omitempty"`
 	// Generation is the backed-up store's generation; 0 in backups of

@@ -12,6 +12,8 @@ import (
 	"iter"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/record"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // DamageError reports a dump that failed a check. It wraps backend.ErrCorrupt
@@ -21,10 +23,10 @@ type DamageError struct {
 	Pos int64
 	// Offset is the offset of the record concerned, 0 when unknown or when
 	// the frame is not a record.
-	Offset uint64
+	Offset logstore.Offset
 	// After is the offset of the last record that passed its checks, 0 for
 	// none: an import of the dump would have held the records up to it.
-	After uint64
+	After logstore.Offset
 	// Err says what is wrong; it wraps backend.ErrCorrupt.
 	Err error
 }
@@ -50,7 +52,7 @@ type Reader struct {
 	header   Header
 	trailer  Trailer
 	hasher   *Hasher
-	last     uint64
+	last     logstore.Offset
 	versions map[string]uint64 // stream -> last version read
 	body     bytes.Buffer
 	err      error
@@ -96,7 +98,7 @@ func (r *Reader) Trailer() Trailer { return r.trailer }
 // Pos returns the number of bytes read so far.
 func (r *Reader) Pos() int64 { return r.pos }
 
-func (r *Reader) damage(pos int64, off uint64, format string, args ...any) error {
+func (r *Reader) damage(pos int64, off logstore.Offset, format string, args ...any) error {
 	return &DamageError{Pos: pos, Offset: off, After: r.last, Err: fmt.Errorf("%w: "+format, append([]any{backend.ErrCorrupt}, args...)...)}
 }
 
@@ -165,9 +167,9 @@ func (r *Reader) readErr(start int64, err error) error {
 // Next returns the next record. It returns io.EOF once the trailer has been
 // read and every check passed; any other error wraps backend.ErrCorrupt or
 // is an I/O error, and every later call returns it again.
-func (r *Reader) Next() (Record, error) {
+func (r *Reader) Next() (logstore.Record, error) {
 	if r.err != nil {
-		return Record{}, r.err
+		return logstore.Record{}, r.err
 	}
 	rec, err := r.next()
 	if err != nil {
@@ -176,30 +178,30 @@ func (r *Reader) Next() (Record, error) {
 	return rec, err
 }
 
-func (r *Reader) next() (Record, error) {
+func (r *Reader) next() (logstore.Record, error) {
 	pos := r.pos
 	kind, body, err := r.frame()
 	if err != nil {
-		return Record{}, err
+		return logstore.Record{}, err
 	}
 	switch kind {
 	case kindRecord:
 	case kindTrailer:
-		return Record{}, r.finish(pos, body)
+		return logstore.Record{}, r.finish(pos, body)
 	default:
-		return Record{}, r.damage(pos, 0, "frame of kind %q where a record or the trailer belongs", kind)
+		return logstore.Record{}, r.damage(pos, 0, "frame of kind %q where a record or the trailer belongs", kind)
 	}
-	rec, err := decodeBody(body)
+	rec, err := record.DecodeBody(body)
 	if err != nil {
-		return Record{}, r.damage(pos, r.last+1, "%v", err)
+		return logstore.Record{}, r.damage(pos, r.last+1, "%v", err)
 	}
 	switch {
 	case rec.Offset != r.last+1:
-		return Record{}, r.damage(pos, rec.Offset, "offset %d follows offset %d: a record is missing or out of place", rec.Offset, r.last)
+		return logstore.Record{}, r.damage(pos, rec.Offset, "offset %d follows offset %d: a record is missing or out of place", rec.Offset, r.last)
 	case rec.Offset > r.header.Head:
-		return Record{}, r.damage(pos, rec.Offset, "offset %d is past the head %d the header announced", rec.Offset, r.header.Head)
+		return logstore.Record{}, r.damage(pos, rec.Offset, "offset %d is past the head %d the header announced", rec.Offset, r.header.Head)
 	case rec.Version != r.versions[rec.Stream]+1:
-		return Record{}, r.damage(pos, rec.Offset, "stream %q goes from version %d to %d", rec.Stream, r.versions[rec.Stream], rec.Version)
+		return logstore.Record{}, r.damage(pos, rec.Offset, "stream %q goes from version %d to %d", rec.Stream, r.versions[rec.Stream], rec.Version)
 	}
 	r.versions[rec.Stream] = rec.Version
 	r.last = rec.Offset
@@ -214,7 +216,7 @@ func (r *Reader) finish(pos int64, body []byte) error {
 	}
 	var t Trailer
 	t.Records = binary.BigEndian.Uint64(body)
-	t.Last = binary.BigEndian.Uint64(body[8:])
+	t.Last = logstore.Offset(binary.BigEndian.Uint64(body[8:]))
 	t.DataBytes = binary.BigEndian.Uint64(body[16:])
 	copy(t.Hash[:], body[24:])
 	switch {
@@ -238,8 +240,8 @@ func (r *Reader) finish(pos int64, body []byte) error {
 
 // All iterates the records. The iteration ends without an error after a
 // verified trailer, and with the error otherwise.
-func (r *Reader) All() iter.Seq2[Record, error] {
-	return func(yield func(Record, error) bool) {
+func (r *Reader) All() iter.Seq2[logstore.Record, error] {
+	return func(yield func(logstore.Record, error) bool) {
 		for {
 			rec, err := r.Next()
 			if errors.Is(err, io.EOF) {

@@ -9,6 +9,9 @@ import (
 	"hash/crc32"
 	"io"
 	"time"
+
+	"github.com/durablelog/eventstore/internal/record"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // Magic opens every dump: "ESDUMP", a NUL byte and the format version.
@@ -40,25 +43,25 @@ type Header struct {
 	Backend string `json:"backend,omitempty"`
 	// Head is the offset of the last record the dump holds; the dump holds
 	// every record from offset 1 to Head, and none when Head is 0.
-	Head uint64 `json:"head"`
+	Head logstore.Offset `json:"head"`
 	// Created is when the dump was started, in UTC.
 	Created time.Time `json:"created"`
 }
 
 // Trailer closes a dump: what a reader checks the records against.
 type Trailer struct {
-	Records   uint64 // number of records
-	Last      uint64 // offset of the last record, 0 for none
-	DataBytes uint64 // sum of the records' data lengths
-	Hash      Sum    // content hash of the records
+	Records   uint64          // number of records
+	Last      logstore.Offset // offset of the last record, 0 for none
+	DataBytes uint64          // sum of the records' data lengths
+	Hash      Sum             // content hash of the records
 }
 
 // Writer writes a dump. It is not safe for concurrent use.
 type Writer struct {
 	bw     *bufio.Writer
-	head   uint64
+	head   logstore.Offset
 	hasher *Hasher
-	last   uint64
+	last   logstore.Offset
 	frame  []byte
 	body   []byte
 	n      int64 // bytes written
@@ -110,7 +113,7 @@ func (w *Writer) writeFrame(kind byte, body []byte) {
 
 // Write appends one record. Records must come in offset order from 1 on,
 // and stay within the header's head.
-func (w *Writer) Write(r *Record) error {
+func (w *Writer) Write(r *logstore.Record) error {
 	if w.closed {
 		return errors.New("dump: Write after Close")
 	}
@@ -123,7 +126,7 @@ func (w *Writer) Write(r *Record) error {
 	if r.Offset > w.head {
 		return fmt.Errorf("dump: record at offset %d is past the head %d announced in the header", r.Offset, w.head)
 	}
-	w.body = appendBody(w.body[:0], r)
+	w.body = record.AppendBody(w.body[:0], r)
 	if len(w.body) > MaxFrame {
 		return fmt.Errorf("dump: record at offset %d is %d bytes, larger than the %d a dump frame holds", r.Offset, len(w.body), MaxFrame)
 	}
@@ -164,7 +167,7 @@ func (w *Writer) Close() (Trailer, error) {
 func encodeTrailer(t Trailer) []byte {
 	b := make([]byte, 0, trailerLen)
 	b = binary.BigEndian.AppendUint64(b, t.Records)
-	b = binary.BigEndian.AppendUint64(b, t.Last)
+	b = binary.BigEndian.AppendUint64(b, uint64(t.Last))
 	b = binary.BigEndian.AppendUint64(b, t.DataBytes)
 	return append(b, t.Hash[:]...)
 }

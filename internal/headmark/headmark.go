@@ -10,9 +10,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/fsutil"
 	"github.com/durablelog/eventstore/internal/layout"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // FileName is the mark's file name in the store's directory.
@@ -33,10 +33,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type Mark struct {
 	// Head is the highest offset acknowledged to a caller when the mark
 	// was written.
-	Head uint64
+	Head logstore.Offset
 	// Durable is the highest offset known to be on stable storage then; it
 	// is at most Head.
-	Durable uint64
+	Durable logstore.Offset
 	// Generation is the store's generation then.
 	Generation uint64
 	// Clean is set by a clean Close: nothing was written after it.
@@ -111,7 +111,7 @@ func read(f *os.File, path string) (Mark, error) {
 		}
 	}
 	if !found {
-		return Mark{}, fmt.Errorf("%w: the head mark %s has no valid slot: it is damaged; remove it to open the store without checking where its log should end (see docs/recovery.md)", backend.ErrCorrupt, path)
+		return Mark{}, &logstore.CorruptionError{File: path, Err: fmt.Errorf("%w: the head mark has no valid slot: it is damaged; remove it to open the store without checking where its log should end (see docs/recovery.md)", logstore.ErrCorrupt)}
 	}
 	return best, nil
 }
@@ -157,8 +157,8 @@ func encode(b []byte, m Mark) {
 		b[5] = flagClean
 	}
 	binary.LittleEndian.PutUint64(b[8:], m.seq)
-	binary.LittleEndian.PutUint64(b[16:], m.Head)
-	binary.LittleEndian.PutUint64(b[24:], m.Durable)
+	binary.LittleEndian.PutUint64(b[16:], uint64(m.Head))
+	binary.LittleEndian.PutUint64(b[24:], uint64(m.Durable))
 	binary.LittleEndian.PutUint64(b[32:], m.Generation)
 	binary.LittleEndian.PutUint32(b[40:], crc32.Checksum(b[:40], castagnoli))
 }
@@ -170,8 +170,8 @@ func decode(b []byte) (Mark, bool) {
 	m := Mark{
 		Clean:      b[5]&flagClean != 0,
 		seq:        binary.LittleEndian.Uint64(b[8:]),
-		Head:       binary.LittleEndian.Uint64(b[16:]),
-		Durable:    binary.LittleEndian.Uint64(b[24:]),
+		Head:       logstore.Offset(binary.LittleEndian.Uint64(b[16:])),
+		Durable:    logstore.Offset(binary.LittleEndian.Uint64(b[24:])),
 		Generation: binary.LittleEndian.Uint64(b[32:]),
 	}
 	return m, m.Durable <= m.Head

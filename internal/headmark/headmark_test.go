@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/logstore"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -27,14 +28,14 @@ func TestRoundTrip(t *testing.T) {
 	f, m, err := Open(dir)
 	require.NoError(t, err)
 	defer f.Close()
-	require.Equal(t, uint64(15), m.Head)
-	require.Equal(t, uint64(15), m.Durable)
+	require.Equal(t, logstore.Offset(15), m.Head)
+	require.Equal(t, logstore.Offset(15), m.Durable)
 	require.Equal(t, uint64(2), m.Generation)
 	require.True(t, m.Clean)
 	require.NoError(t, f.Write(Mark{Head: 16, Durable: 16, Generation: 2}))
 	_, m2, err := Open(dir)
 	require.NoError(t, err)
-	require.Equal(t, uint64(16), m2.Head)
+	require.Equal(t, logstore.Offset(16), m2.Head)
 	require.False(t, m2.Clean)
 }
 
@@ -55,7 +56,7 @@ func TestTornSlot(t *testing.T) {
 	g, m, err := Open(dir)
 	require.NoError(t, err)
 	require.NoError(t, g.Close())
-	require.Equal(t, uint64(2), m.Head, "the older, intact slot")
+	require.Equal(t, logstore.Offset(2), m.Head, "the older, intact slot")
 
 	b[20] ^= 0x40 // both slots damaged
 	require.NoError(t, os.WriteFile(path, b, 0o644))

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/fsutil"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // Format is the STORE file format this build writes and the newest it reads.
@@ -45,7 +45,7 @@ func ReadStore(dir string) (s Store, found bool, err error) {
 		return s, false, fmt.Errorf("eventstore: read %s: %w", path, err)
 	}
 	if err := json.Unmarshal(b, &s); err != nil || s.Backend == "" || s.Format <= 0 {
-		return s, false, fmt.Errorf("%w: %s is damaged (%q); it names the engine of the store, restore it from a backup or write {\"format\":1,\"backend\":\"NAME\"}", backend.ErrCorrupt, path, b)
+		return s, false, &logstore.CorruptionError{File: path, Err: fmt.Errorf("%w: the STORE file is damaged (%q); it names the engine of the store: restore it from a backup or write {\"format\":1,\"backend\":\"NAME\"}", logstore.ErrCorrupt, b)}
 	}
 	if s.Format > Format {
 		return s, false, fmt.Errorf("eventstore: %s has format %d, this build reads up to %d: upgrade eventstore", path, s.Format, Format)
@@ -122,14 +122,17 @@ func RemoveTemps(dir string) error {
 	return nil
 }
 
-// IsStore reports whether dir holds a store: whether it has a STORE file.
+// IsStore reports whether dir holds a store: a STORE file, or an engine
+// directory (a store whose STORE file was lost, which Open writes again).
 func IsStore(dir string) (bool, error) {
-	_, err := os.Stat(filepath.Join(dir, StoreFile))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
+	for _, name := range []string{StoreFile, EngineDir} {
+		_, err := os.Stat(filepath.Join(dir, name))
+		switch {
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return false, fmt.Errorf("check %s: %w", dir, err)
+		}
 	}
-	return false, fmt.Errorf("check %s: %w", dir, err)
+	return false, nil
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"hash/crc32"
 	"testing"
+	"time"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 func crcOf(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
@@ -16,7 +18,7 @@ func crcOf(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 func FuzzDecode(f *testing.F) {
 	r := sample()
 	f.Add(Append(nil, &r))
-	f.Add(Append(nil, &Record{Offset: 1, Stream: "s", Version: 1, Type: "T"}))
+	f.Add(Append(nil, &logstore.Record{Event: logstore.Event{Type: "T"}, Offset: 1, Stream: "s", Version: 1, Time: time.Unix(0, 0).UTC()}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := Decode(b)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // Table prefixes of the key layout (see the package doc).
@@ -23,33 +24,50 @@ var FormatKey = []byte("\x00format")
 // LayoutVersion is the current key-layout version stored under FormatKey.
 const LayoutVersion = 1
 
+// Key and value sizes, for the accounting of batch sizes.
+const (
+	// LogKeyLen is the length of a log key.
+	LogKeyLen = 1 + 8
+	// IndexValueLen is the length of a stream-index or id-index value.
+	IndexValueLen = 8
+)
+
+// StreamKeyLen returns the length of a stream-index key of stream.
+func StreamKeyLen(stream string) int { return 1 + len(stream) + 1 + 8 }
+
+// IDKeyLen returns the length of the id-index key of id in stream.
+func IDKeyLen(stream, id string) int { return 1 + len(stream) + 1 + len(id) }
+
 // LogKey returns the key of the record at offset.
-func LogKey(offset uint64) []byte {
-	k := make([]byte, 9)
+func LogKey(offset logstore.Offset) []byte {
+	k := make([]byte, LogKeyLen)
 	k[0] = PrefixLog
-	binary.BigEndian.PutUint64(k[1:], offset)
+	binary.BigEndian.PutUint64(k[1:], uint64(offset))
 	return k
 }
 
 // LogBounds returns the key range [lower, upper) of offsets first..last.
-func LogBounds(first, last uint64) (lower, upper []byte) {
+func LogBounds(first, last logstore.Offset) (lower, upper []byte) {
 	lower = LogKey(first)
-	if last == ^uint64(0) {
+	if last == ^logstore.Offset(0) {
 		return lower, []byte{PrefixLog + 1}
 	}
 	return lower, LogKey(last + 1)
 }
 
+// LogTable returns the key range [lower, upper) of the whole log table.
+func LogTable() (lower, upper []byte) { return []byte{PrefixLog}, []byte{PrefixLog + 1} }
+
 // ParseLogKey returns the offset of a log key.
-func ParseLogKey(k []byte) (uint64, error) {
-	if len(k) != 9 || k[0] != PrefixLog {
+func ParseLogKey(k []byte) (logstore.Offset, error) {
+	if len(k) != LogKeyLen || k[0] != PrefixLog {
 		return 0, fmt.Errorf("%w: %w: malformed log key %x", backend.ErrCorrupt, ErrFormat, k)
 	}
-	return binary.BigEndian.Uint64(k[1:]), nil
+	return logstore.Offset(binary.BigEndian.Uint64(k[1:])), nil
 }
 
 func streamPrefix(prefix byte, stream string, extra int) []byte {
-	k := make([]byte, 0, 2+len(stream)+extra)
+	k := make([]byte, 0, 1+len(stream)+1+extra)
 	k = append(k, prefix)
 	k = append(k, stream...)
 	return append(k, 0)
@@ -96,6 +114,16 @@ func ParseIDKey(k []byte) (stream, id string, err error) {
 
 // Uint64 encodes v as an 8-byte big-endian index value.
 func Uint64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// ParseOffset decodes a stream-index value, the offset of the event; what
+// names the entry in errors.
+func ParseOffset(b []byte, what string) (logstore.Offset, error) {
+	v, err := ParseUint64(b, what)
+	return logstore.Offset(v), err
+}
+
+// OffsetValue encodes an offset as a stream-index value.
+func OffsetValue(off logstore.Offset) []byte { return Uint64(uint64(off)) }
 
 // ParseUint64 decodes an 8-byte index value; what names the entry in errors.
 func ParseUint64(b []byte, what string) (uint64, error) {

@@ -6,37 +6,34 @@ import (
 	"fmt"
 	"hash/crc32"
 	"slices"
+	"time"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // Version1 is the only record format version so far.
 const Version1 = 1
 
-// headerSize is crc(4) + version(1) + flags(1) + offset(8) + sversion(8) + time(8).
-const headerSize = 4 + 1 + 1 + 8 + 8 + 8
-
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// Record is the decoded form of one stored event.
-type Record struct {
-	Offset   uint64
-	Stream   string
-	Version  uint64
-	Time     int64 // Unix nanoseconds, UTC
-	ID       string
-	Type     string
-	Metadata map[string]string
-	Data     []byte
-}
 
 // ErrFormat is wrapped, together with backend.ErrCorrupt, by every decoding
 // error.
 var ErrFormat = errors.New("malformed record")
 
-// Size returns the exact encoded size of r.
-func Size(r *Record) int {
-	n := headerSize + uvarLen(len(r.Stream)) + len(r.Stream) + uvarLen(len(r.Type)) + len(r.Type) +
+// prefixSize is crc(4) + version(1) + flags(1): what a stored record has
+// before its body.
+const prefixSize = 4 + 1 + 1
+
+// bodyFixed is offset(8) + sversion(8) + time(8): the body's fixed part.
+const bodyFixed = 8 + 8 + 8
+
+// Size returns the exact encoded size of r as a stored record.
+func Size(r *logstore.Record) int { return prefixSize + BodySize(r) }
+
+// BodySize returns the exact size of r's body (see AppendBody).
+func BodySize(r *logstore.Record) int {
+	n := bodyFixed + uvarLen(len(r.Stream)) + len(r.Stream) + uvarLen(len(r.Type)) + len(r.Type) +
 		uvarLen(len(r.ID)) + len(r.ID) + uvarLen(len(r.Metadata)) + uvarLen(len(r.Data)) + len(r.Data)
 	for k, v := range r.Metadata {
 		n += uvarLen(len(k)) + len(k) + uvarLen(len(v)) + len(v)
@@ -52,14 +49,25 @@ func uvarLen(n int) int {
 	return l
 }
 
-// Append encodes r, appends it to dst and returns the extended slice.
-func Append(dst []byte, r *Record) []byte {
+// Append encodes r as a stored record (checksum, version, flags, body),
+// appends it to dst and returns the extended slice.
+func Append(dst []byte, r *logstore.Record) []byte {
 	start := len(dst)
 	dst = slices.Grow(dst, Size(r))
 	dst = append(dst, 0, 0, 0, 0, Version1, 0)
-	dst = binary.BigEndian.AppendUint64(dst, r.Offset)
+	dst = AppendBody(dst, r)
+	binary.LittleEndian.PutUint32(dst[start:], crc32.Checksum(dst[start+4:], castagnoli))
+	return dst
+}
+
+// AppendBody appends r's body, the part of a stored record after its
+// checksum, version and flags, to dst. The body is the canonical encoding of
+// a record: the dump format (package internal/dump) frames and hashes the
+// same bytes.
+func AppendBody(dst []byte, r *logstore.Record) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Offset))
 	dst = binary.BigEndian.AppendUint64(dst, r.Version)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Time))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Time.UnixNano()))
 	dst = appendString(dst, r.Stream)
 	dst = appendString(dst, r.Type)
 	dst = appendString(dst, r.ID)
@@ -76,9 +84,7 @@ func Append(dst []byte, r *Record) []byte {
 		}
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(r.Data)))
-	dst = append(dst, r.Data...)
-	binary.LittleEndian.PutUint32(dst[start:], crc32.Checksum(dst[start+4:], castagnoli))
-	return dst
+	return append(dst, r.Data...)
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -93,7 +99,19 @@ func corrupt(format string, args ...any) error {
 // Decode checks the checksum and the framing of b and returns the record. The
 // result shares no memory with b. Every error wraps backend.ErrCorrupt and
 // ErrFormat; no field of a record that fails its checksum is returned.
-func Decode(b []byte) (Record, error) { return decode(b, nil) }
+func Decode(b []byte) (logstore.Record, error) { return decode(b, nil) }
+
+// DecodeBody decodes a record body (see AppendBody), which carries no
+// checksum of its own: the caller checks one around it. It accepts only the
+// canonical encoding. The result shares no memory with b, and its Data is
+// never nil. Every error wraps backend.ErrCorrupt and ErrFormat.
+func DecodeBody(b []byte) (logstore.Record, error) {
+	r, err := decodeBody(b, nil)
+	if err == nil && r.Data == nil {
+		r.Data = []byte{}
+	}
+	return r, err
+}
 
 // Decoder decodes many records with fewer allocations: it reuses the
 // stream and type strings of the previous record when they repeat, and
@@ -108,7 +126,7 @@ type Decoder struct {
 const arenaSize = 64 << 10
 
 // Decode is Decode with reuse.
-func (dc *Decoder) Decode(b []byte) (Record, error) { return decode(b, dc) }
+func (dc *Decoder) Decode(b []byte) (logstore.Record, error) { return decode(b, dc) }
 
 func (dc *Decoder) intern(prev *string, b []byte) string {
 	if string(b) == *prev { // no allocation: the compiler compares in place
@@ -134,26 +152,33 @@ func (dc *Decoder) clone(b []byte) []byte {
 	return v
 }
 
-func decode(b []byte, dc *Decoder) (Record, error) {
-	if len(b) < headerSize {
-		return Record{}, corrupt("%d bytes, shorter than the %d-byte header", len(b), headerSize)
+func decode(b []byte, dc *Decoder) (logstore.Record, error) {
+	if len(b) < prefixSize+bodyFixed {
+		return logstore.Record{}, corrupt("%d bytes, shorter than the %d-byte header", len(b), prefixSize+bodyFixed)
 	}
 	want := binary.LittleEndian.Uint32(b)
 	if got := crc32.Checksum(b[4:], castagnoli); got != want {
-		return Record{}, corrupt("checksum mismatch: stored %08x, computed %08x", want, got)
+		return logstore.Record{}, corrupt("checksum mismatch: stored %08x, computed %08x", want, got)
 	}
 	if b[4] != Version1 {
-		return Record{}, corrupt("unknown format version %d", b[4])
+		return logstore.Record{}, corrupt("unknown format version %d", b[4])
 	}
 	if b[5] != 0 {
-		return Record{}, corrupt("unknown flags %#x", b[5])
+		return logstore.Record{}, corrupt("unknown flags %#x", b[5])
 	}
-	r := Record{
-		Offset:  binary.BigEndian.Uint64(b[6:]),
-		Version: binary.BigEndian.Uint64(b[14:]),
-		Time:    int64(binary.BigEndian.Uint64(b[22:])),
+	return decodeBody(b[prefixSize:], dc)
+}
+
+func decodeBody(b []byte, dc *Decoder) (logstore.Record, error) {
+	if len(b) < bodyFixed {
+		return logstore.Record{}, corrupt("%d bytes, shorter than the %d-byte fixed part of a record", len(b), bodyFixed)
 	}
-	d := decoder{b: b[headerSize:]}
+	r := logstore.Record{
+		Offset:  logstore.Offset(binary.BigEndian.Uint64(b)),
+		Version: binary.BigEndian.Uint64(b[8:]),
+		Time:    time.Unix(0, int64(binary.BigEndian.Uint64(b[16:]))).UTC(),
+	}
+	d := decoder{b: b[bodyFixed:]}
 	if dc != nil {
 		r.Stream = dc.intern(&dc.stream, d.raw())
 		r.Type = dc.intern(&dc.typ, d.raw())
@@ -164,7 +189,7 @@ func decode(b []byte, dc *Decoder) (Record, error) {
 	r.ID = d.string()
 	if n := d.uvarint(); n > 0 && d.err == nil {
 		if n > uint64(len(d.b))/2 {
-			return Record{}, corrupt("metadata count %d exceeds the record", n)
+			return logstore.Record{}, corrupt("metadata count %d exceeds the record", n)
 		}
 		r.Metadata = make(map[string]string, n)
 		prev := ""
@@ -174,7 +199,7 @@ func decode(b []byte, dc *Decoder) (Record, error) {
 				break
 			}
 			if i > 0 && k <= prev {
-				return Record{}, corrupt("metadata keys not sorted and unique at %q", k)
+				return logstore.Record{}, corrupt("metadata keys not sorted and unique at %q", k)
 			}
 			prev = k
 			r.Metadata[k] = v
@@ -186,10 +211,10 @@ func decode(b []byte, dc *Decoder) (Record, error) {
 		r.Data = d.bytes()
 	}
 	if d.err != nil {
-		return Record{}, d.err
+		return logstore.Record{}, d.err
 	}
 	if len(d.b) != 0 {
-		return Record{}, corrupt("%d trailing bytes", len(d.b))
+		return logstore.Record{}, corrupt("%d trailing bytes", len(d.b))
 	}
 	return r, nil
 }

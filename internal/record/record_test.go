@@ -4,21 +4,26 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/logstore"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// Record is the one record type, which the codec encodes.
+type Record = logstore.Record
+
 func sample() Record {
-	return Record{Offset: 42, Stream: "acct-7", Version: 3, Time: 1700000000123456789, ID: "id-1", Type: "Paid",
-		Metadata: map[string]string{"b": "2", "a": "1"}, Data: []byte("payload")}
+	return Record{Event: logstore.Event{ID: "id-1", Type: "Paid", Metadata: map[string]string{"b": "2", "a": "1"}, Data: []byte("payload")},
+		Offset: 42, Stream: "acct-7", Version: 3, Time: time.Unix(0, 1700000000123456789).UTC()}
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, r := range []Record{sample(), {Offset: 1, Stream: "s", Version: 1, Type: "T"}} {
+	for _, r := range []Record{sample(), {Event: logstore.Event{Type: "T"}, Offset: 1, Stream: "s", Version: 1, Time: time.Unix(0, 0).UTC()}} {
 		b := Append(nil, &r)
 		require.Len(t, b, Size(&r))
 		got, err := Decode(b)
@@ -76,23 +81,23 @@ func TestFramingChecks(t *testing.T) {
 		"version":  func(b []byte) []byte { b[4] = 9; return b },
 		"flags":    func(b []byte) []byte { b[5] = 1; return b },
 		"trailing": func(b []byte) []byte { return append(b, 0) },
-		"overrun":  func(b []byte) []byte { b[headerSize] = 0x7f; return b },
+		"overrun":  func(b []byte) []byte { b[(prefixSize + bodyFixed)] = 0x7f; return b },
 		"varint": func(b []byte) []byte {
-			return append(b[:headerSize], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+			return append(b[:(prefixSize+bodyFixed)], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 		},
 	}
 	for name, mut := range cases {
 		_, err := Decode(reseal(mut(bytes.Clone(b))))
 		require.ErrorIs(t, err, backend.ErrCorrupt, name)
 	}
-	unsorted := Record{Offset: 1, Stream: "s", Version: 1, Type: "T", Metadata: map[string]string{"a": "1", "b": "2"}}
+	unsorted := Record{Event: logstore.Event{Type: "T", Metadata: map[string]string{"a": "1", "b": "2"}}, Offset: 1, Stream: "s", Version: 1, Time: time.Unix(0, 0).UTC()}
 	u := Append(nil, &unsorted)
 	i := bytes.Index(u, []byte("\x01a\x011\x01b\x012"))
 	require.Positive(t, i)
 	copy(u[i:], "\x01b\x012\x01a\x011")
 	_, err := Decode(reseal(u))
 	require.ErrorContains(t, err, "not sorted")
-	many := Record{Offset: 1, Stream: "s", Version: 1, Type: "T", Metadata: map[string]string{"k": "v"}}
+	many := Record{Event: logstore.Event{Type: "T", Metadata: map[string]string{"k": "v"}}, Offset: 1, Stream: "s", Version: 1, Time: time.Unix(0, 0).UTC()}
 	m := Append(nil, &many)
 	j := bytes.Index(m, []byte("\x01k\x01v"))
 	m[j-1] = 0x40 // a count larger than the bytes left
@@ -103,10 +108,10 @@ func TestFramingChecks(t *testing.T) {
 func TestKeys(t *testing.T) {
 	off, err := ParseLogKey(LogKey(77))
 	require.NoError(t, err)
-	require.Equal(t, uint64(77), off)
+	require.Equal(t, logstore.Offset(77), off)
 	_, err = ParseLogKey([]byte{PrefixLog, 1})
 	require.ErrorIs(t, err, backend.ErrCorrupt)
-	lo, hi := LogBounds(1, ^uint64(0))
+	lo, hi := LogBounds(1, ^logstore.Offset(0))
 	require.Equal(t, LogKey(1), lo)
 	require.Equal(t, []byte{PrefixLog + 1}, hi)
 	lo, hi = LogBounds(3, 5)

@@ -171,7 +171,7 @@ func (res *Result) classifyErr(stage string, err error, dir string) {
 		res.NamesFile = res.NamesFile || strings.Contains(msg, dir+"/")
 	}
 	var ce *eventstore.CorruptionError
-	res.NamesOffset = errors.As(err, &ce) && (ce.Offset > 0 || ce.Where != "")
+	res.NamesOffset = errors.As(err, &ce) && (ce.Offset > 0 || ce.Key != "" || ce.File != "")
 }
 
 // Template is a store written by a workload and left as a trial starts

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/record"
 	"github.com/durablelog/eventstore/internal/torture"
@@ -57,14 +58,14 @@ func TestTrialOutcomes(t *testing.T) {
 	require.NoError(t, err)
 	kv, err := engine.Open(filepath.Join(forged, "engine"), backend.Options{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	v, found, err := kv.Get(record.LogKey(tpl.Head))
+	v, found, err := kv.Get(record.LogKey(eventstore.Offset(tpl.Head)))
 	require.NoError(t, err)
 	require.True(t, found)
 	rec, err := record.Decode(v)
 	require.NoError(t, err)
 	rec.Data = append(rec.Data, "forged"...)
 	b := kv.NewBatch()
-	b.Set(record.LogKey(tpl.Head), record.Append(nil, &rec))
+	b.Set(record.LogKey(eventstore.Offset(tpl.Head)), record.Append(nil, &rec))
 	require.NoError(t, b.Commit(true))
 	b.Close()
 	require.NoError(t, kv.Close())

@@ -21,7 +21,7 @@ func TestVerifyStopsForClose(t *testing.T) {
 	ctx := context.Background()
 	reqs := make([]logstore.AppendRequest, 0, 100)
 	for i := range 100 {
-		reqs = append(reqs, req("s", int64(i*100), 100))
+		reqs = append(reqs, req("s", logstore.ExpectedVersion(i*100), 100))
 	}
 	_, err := l.AppendBatch(ctx, reqs)
 	require.NoError(t, err)
@@ -30,7 +30,7 @@ func TestVerifyStopsForClose(t *testing.T) {
 	var once sync.Once
 	verifyErr := make(chan error, 1)
 	go func() {
-		_, err := l.Verify(ctx, func(uint64) {
+		_, err := l.Verify(ctx, func(logstore.Offset) {
 			once.Do(func() {
 				close(inVerify)
 				<-release // the scan holds the read lock here
@@ -51,7 +51,7 @@ func TestVerifyStopsForClose(t *testing.T) {
 	// must fail at once.
 	quick := make(chan error, 2)
 	go func() {
-		_, err := l.Append(ctx, req("s", logstore.ExpectAny, 1))
+		_, err := l.Append(ctx, req("s", logstore.Any, 1))
 		quick <- err
 	}()
 	go func() {

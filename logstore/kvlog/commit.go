@@ -15,11 +15,14 @@ type pending struct {
 	ctx   context.Context
 	req   logstore.AppendRequest
 	batch []logstore.AppendRequest // AppendBatch: committed alone, all or nothing
-	ress  []logstore.AppendResult
-	size  int // encoded bytes, about
-	res   logstore.AppendResult
-	err   error
-	done  chan struct{}
+	// checkpoint, when not empty, makes this a request for a checkpoint
+	// into that directory (Checkpoint), run alone between two commits.
+	checkpoint string
+	ress       []logstore.AppendResult
+	size       int // encoded bytes, about
+	res        logstore.AppendResult
+	err        error
+	done       chan struct{}
 }
 
 // Append queues req for the committer and waits for its outcome.
@@ -87,15 +90,16 @@ func (l *Log) enqueue(ctx context.Context, p *pending) error {
 const writeOverhead = 16
 
 // requestSize is the batch size an append takes, as backend.BatchLimiter
-// counts it: keys, values and a per-write overhead.
+// counts it: keys, values and a per-write overhead, for the record and its
+// index entries (see encode).
 func requestSize(req logstore.AppendRequest) int {
 	n := 0
 	for _, e := range req.Events {
-		r := record.Record{Stream: req.Stream, Type: e.Type, ID: e.ID, Metadata: e.Metadata, Data: e.Data}
-		n += 9 + record.Size(&r) + writeOverhead      // log record
-		n += len(req.Stream) + 10 + 8 + writeOverhead // stream index
+		r := logstore.Record{Event: e, Stream: req.Stream}
+		n += record.LogKeyLen + record.Size(&r) + writeOverhead
+		n += record.StreamKeyLen(req.Stream) + record.IndexValueLen + writeOverhead
 		if e.ID != "" {
-			n += len(req.Stream) + 2 + len(e.ID) + 8 + writeOverhead // id index
+			n += record.IDKeyLen(req.Stream, e.ID) + record.IndexValueLen + writeOverhead
 		}
 	}
 	return n
@@ -130,6 +134,10 @@ func (l *Log) run() {
 				return
 			}
 		}
+		if group[0].checkpoint != "" {
+			l.runCheckpoint(group[0])
+			continue
+		}
 		if group[0].batch != nil {
 			l.commitBatch(group[0])
 			continue
@@ -139,7 +147,7 @@ func (l *Log) run() {
 		for events < l.cfg.MaxBatchEvents && size < l.cfg.MaxBatchBytes {
 			select {
 			case p := <-l.reqs:
-				if p.batch != nil || events+len(p.req.Events) > l.cfg.MaxBatchEvents || size+p.size > l.cfg.MaxBatchBytes {
+				if p.batch != nil || p.checkpoint != "" || events+len(p.req.Events) > l.cfg.MaxBatchEvents || size+p.size > l.cfg.MaxBatchBytes {
 					l.carry = p
 					break fill
 				}
@@ -159,7 +167,7 @@ func (l *Log) run() {
 
 // unsynced reports whether, in NoSync mode, commits wait for a sync.
 func (l *Log) unsynced() bool {
-	return !l.cfg.Sync && l.durable < l.head.Load() && l.Failed() == nil
+	return !l.cfg.Sync && l.durable < l.Head() && l.Failed() == nil
 }
 
 // syncDue returns a channel that fires when the unsynced commits are due for
@@ -181,7 +189,7 @@ func (l *Log) syncDue() <-chan time.Time {
 // sync stops the log as a failed commit does: what reached the disk is
 // unknown, and a retried sync could report success for data that is gone.
 func (l *Log) periodicSync() {
-	head := l.head.Load()
+	head := l.Head()
 	if err := l.kv.Sync(); err != nil {
 		err = fmt.Errorf("periodic sync: %w", err)
 		l.failed.Store(&err)
@@ -226,7 +234,7 @@ func (l *Log) commit(group []*pending) {
 	}
 	b := l.kv.NewBatch()
 	defer b.Close()
-	s := newSequencer(l, l.head.Load(), l.cfg.Now().UTC())
+	s := newSequencer(l, l.Head(), l.cfg.Now().UTC())
 	// accepted holds the appends written into the batch and the retries of
 	// appends among them: all complete only once the batch is durable and
 	// published, and all fail if the commit fails.
@@ -279,12 +287,12 @@ func (l *Log) commitBatch(p *pending) {
 	}
 	b := l.kv.NewBatch()
 	defer b.Close()
-	s := newSequencer(l, l.head.Load(), l.cfg.Now().UTC())
+	s := newSequencer(l, l.Head(), l.cfg.Now().UTC())
 	ress := make([]logstore.AppendResult, len(p.batch))
 	for i, req := range p.batch {
 		res, out, err := s.add(req, b)
 		if err == nil && out != added {
-			err = &logstore.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: s.streams[req.Stream].version}
+			err = &logstore.WrongExpectedVersionError{Stream: req.Stream, Expected: req.Expected, Actual: s.streams[req.Stream].version}
 		}
 		if err != nil {
 			l.finish(p, fmt.Errorf("request %d of the batch: %w", i, err))
@@ -304,7 +312,7 @@ func (l *Log) commitBatch(p *pending) {
 
 // publish makes a committed group visible: head, version cache, OnCommit.
 func (l *Log) publish(s *sequencer) {
-	l.head.Store(s.head)
+	l.head.Store(uint64(s.head))
 	for stream, st := range s.streams {
 		l.versions.put(stream, st.version)
 	}
@@ -315,13 +323,9 @@ func (l *Log) publish(s *sequencer) {
 
 // encode writes one record and its index entries into b.
 func (l *Log) encode(b backend.Batch, r *logstore.Record) {
-	rec := record.Record{
-		Offset: r.Offset, Stream: r.Stream, Version: r.Version, Time: r.Time.UnixNano(),
-		ID: r.ID, Type: r.Type, Metadata: r.Metadata, Data: r.Data,
-	}
-	l.buf = record.Append(l.buf[:0], &rec)
+	l.buf = record.Append(l.buf[:0], r)
 	b.Set(record.LogKey(r.Offset), l.buf)
-	b.Set(record.StreamKey(r.Stream, r.Version), record.Uint64(r.Offset))
+	b.Set(record.StreamKey(r.Stream, r.Version), record.OffsetValue(r.Offset))
 	if r.ID != "" {
 		b.Set(record.IDKey(r.Stream, r.ID), record.Uint64(r.Version))
 	}

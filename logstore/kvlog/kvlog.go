@@ -27,6 +27,21 @@ const (
 // stream index entry and the id index entry.
 const writesPerEvent = 3
 
+// Room kept below an engine's batch limits (backend.BatchLimiter) for what
+// the engine adds to a batch itself: a commit marker of up to
+// engineReservedBytes, and engineReservedWrites writes.
+const (
+	engineReservedBytes  = 64
+	engineReservedWrites = 1
+)
+
+// Caps on the limits, so that an engine that reports no practical limit
+// (math.MaxInt64) does not overflow the int arithmetic of group commit.
+const (
+	maxLimitBytes  = 1 << 40
+	maxLimitEvents = 1 << 30
+)
+
 // queueDepth is how many appends may wait for the committer.
 const queueDepth = 4096
 
@@ -62,7 +77,7 @@ type Log struct {
 	buf      []byte
 	// durable is the offset up to which the log is known durable, and
 	// lastSync when it was last made so (NoSync mode).
-	durable   uint64
+	durable   logstore.Offset
 	lastSync  time.Time
 	syncTimer *time.Timer
 }
@@ -91,10 +106,9 @@ func Open(kv backend.KV, cfg logstore.Config) (*Log, error) {
 		versions: newVersionCache(1 << 16),
 	}
 	if bl, ok := kv.(backend.BatchLimiter); ok {
-		// Each event takes up to writesPerEvent writes; keep one spare
-		// for the engine's own bookkeeping.
-		l.limitBytes = int(min(bl.MaxBatchSize()-64, 1<<40)) // room for the engine's commit marker
-		l.limitEvents = int(min((bl.MaxBatchCount()-1)/writesPerEvent, 1<<30))
+		// Each event takes up to writesPerEvent writes.
+		l.limitBytes = int(min(bl.MaxBatchSize()-engineReservedBytes, maxLimitBytes))
+		l.limitEvents = int(min((bl.MaxBatchCount()-engineReservedWrites)/writesPerEvent, maxLimitEvents))
 		l.cfg.MaxBatchBytes = min(l.cfg.MaxBatchBytes, l.limitBytes)
 		l.cfg.MaxBatchEvents = min(l.cfg.MaxBatchEvents, l.limitEvents)
 	}
@@ -116,7 +130,7 @@ func Open(kv backend.KV, cfg logstore.Config) (*Log, error) {
 			return nil, fmt.Errorf("sync the recovered log: %w", err)
 		}
 	}
-	l.head.Store(head)
+	l.head.Store(uint64(head))
 	l.durable = head
 	go l.run()
 	return l, nil
@@ -125,7 +139,7 @@ func Open(kv backend.KV, cfg logstore.Config) (*Log, error) {
 // repairHole checks the log from Config.CheckFrom up to head and, on a hole,
 // fails or, with Config.OnHole, cuts the log back to the dense prefix. It
 // returns the head after the repair.
-func (l *Log) repairHole(head uint64) (uint64, error) {
+func (l *Log) repairHole(head logstore.Offset) (logstore.Offset, error) {
 	hole, err := l.checkDense(l.cfg.CheckFrom, head)
 	if err != nil || hole == 0 {
 		return head, err
@@ -142,7 +156,7 @@ func (l *Log) repairHole(head uint64) (uint64, error) {
 	return hole - 1, nil
 }
 
-func (l *Log) recoverHead() (uint64, error) {
+func (l *Log) recoverHead() (logstore.Offset, error) {
 	format, found, err := l.kv.Get(record.FormatKey)
 	if err != nil {
 		return 0, fmt.Errorf("read the layout version: %w", err)
@@ -160,9 +174,9 @@ func (l *Log) recoverHead() (uint64, error) {
 			return 0, fmt.Errorf("write the layout version: %w", err)
 		}
 	case !found:
-		return 0, &logstore.CorruptError{Where: "meta key \"format\"", Err: fmt.Errorf("%w: the log has records but no layout version", backend.ErrCorrupt)}
+		return 0, &logstore.CorruptionError{Key: "meta key \"format\"", Err: fmt.Errorf("%w: the log has records but no layout version", backend.ErrCorrupt)}
 	case len(format) != 1 || format[0] == 0:
-		return 0, &logstore.CorruptError{Where: "meta key \"format\"", Err: fmt.Errorf("%w: malformed layout version %x", backend.ErrCorrupt, format)}
+		return 0, &logstore.CorruptionError{Key: "meta key \"format\"", Err: fmt.Errorf("%w: malformed layout version %x", backend.ErrCorrupt, format)}
 	case format[0] > record.LayoutVersion:
 		return 0, fmt.Errorf("the store uses layout version %d, this build reads up to %d: upgrade eventstore", format[0], record.LayoutVersion)
 	}
@@ -170,7 +184,7 @@ func (l *Log) recoverHead() (uint64, error) {
 }
 
 // lastOffset reads the largest log key and checks its record.
-func (l *Log) lastOffset() (uint64, error) {
+func (l *Log) lastOffset() (logstore.Offset, error) {
 	it, err := l.kv.NewIterator(backend.IterOptions{Lower: []byte{record.PrefixLog}, Upper: []byte{record.PrefixLog + 1}, Reverse: true})
 	if err != nil {
 		return 0, fmt.Errorf("find the head: %w", err)
@@ -184,20 +198,20 @@ func (l *Log) lastOffset() (uint64, error) {
 	}
 	off, err := record.ParseLogKey(it.Key())
 	if err != nil {
-		return 0, &logstore.CorruptError{Where: record.Describe(it.Key()), Err: err}
+		return 0, &logstore.CorruptionError{Key: record.Describe(it.Key()), Err: err}
 	}
 	rec, err := record.Decode(it.Value())
 	if err == nil && rec.Offset != off {
 		err = fmt.Errorf("%w: record holds offset %d", backend.ErrCorrupt, rec.Offset)
 	}
 	if err != nil {
-		return 0, &logstore.CorruptError{Where: fmt.Sprintf("log offset %d (the head)", off), Offset: off, Err: err}
+		return 0, &logstore.CorruptionError{Key: fmt.Sprintf("log offset %d (the head)", off), Offset: off, Err: err}
 	}
 	return off, nil
 }
 
 // Head returns the last published offset.
-func (l *Log) Head() uint64 { return l.head.Load() }
+func (l *Log) Head() logstore.Offset { return logstore.Offset(l.head.Load()) }
 
 // Failed returns the commit error that stopped the log, or nil.
 func (l *Log) Failed() error {
@@ -206,10 +220,6 @@ func (l *Log) Failed() error {
 	}
 	return nil
 }
-
-// KV returns the engine the log runs on, for optional capabilities such as
-// backend.Checkpointer. The caller must not write to it.
-func (l *Log) KV() backend.KV { return l.kv }
 
 // rlock takes the read side of mu, failing when the log is closed or
 // closing.

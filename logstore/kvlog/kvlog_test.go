@@ -28,7 +28,7 @@ func openLog(t *testing.T, e backend.Engine, cfg logstore.Config) *Log {
 	return l
 }
 
-func req(stream string, exp int64, n int) logstore.AppendRequest {
+func req(stream string, exp logstore.ExpectedVersion, n int) logstore.AppendRequest {
 	r := logstore.AppendRequest{Stream: stream, Expected: exp}
 	for i := range n {
 		r.Events = append(r.Events, logstore.Event{Type: "T", Data: []byte(fmt.Sprint(i))})
@@ -59,7 +59,7 @@ func TestGroupCommit(t *testing.T) {
 	<-first
 	for i := 1; i < 16; i++ {
 		wg.Go(func() {
-			exp := int64(0)
+			exp := logstore.ExpectedVersion(0)
 			if i%5 == 0 {
 				exp = 9 // fails its check inside the group
 			}
@@ -72,10 +72,10 @@ func TestGroupCommit(t *testing.T) {
 	close(gate)
 	wg.Wait()
 	require.Equal(t, int64(2), e.Commits.Load()-base, "15 queued appends take one commit")
-	offsets := map[uint64]bool{}
+	offsets := map[logstore.Offset]bool{}
 	for i := range 16 {
 		if i%5 == 0 && i > 0 {
-			var ce *logstore.ConflictError
+			var ce *logstore.WrongExpectedVersionError
 			require.True(t, errors.As(errs[i], &ce), "append %d: %v", i, errs[i])
 			continue
 		}
@@ -86,7 +86,7 @@ func TestGroupCommit(t *testing.T) {
 		}
 	}
 	require.Len(t, offsets, 1+2*12)
-	require.Equal(t, uint64(25), l.Head())
+	require.Equal(t, logstore.Offset(25), l.Head())
 }
 
 // TestGroupBounds: groups never exceed MaxBatchEvents; a larger single
@@ -97,7 +97,7 @@ func TestGroupBounds(t *testing.T) {
 	defer l.Close()
 	res, err := l.Append(context.Background(), req("big", 0, 10))
 	require.NoError(t, err)
-	require.Equal(t, uint64(10), res.Last)
+	require.Equal(t, logstore.Offset(10), res.Last)
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
@@ -106,7 +106,7 @@ func TestGroupBounds(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	require.Equal(t, uint64(70), l.Head())
+	require.Equal(t, logstore.Offset(70), l.Head())
 	recs, err := l.ReadLog(context.Background(), 1, 0, 0)
 	require.NoError(t, err)
 	require.Len(t, recs, 70)
@@ -171,18 +171,17 @@ func TestVersionCacheBounded(t *testing.T) {
 	require.Len(t, c.m, 1)
 }
 
-func TestVerifyProgressAndKV(t *testing.T) {
+func TestVerifyProgress(t *testing.T) {
 	l := openLog(t, memory.Engine{}, logstore.Config{})
 	defer l.Close()
 	for i := range 5000 {
 		_, err := l.Append(context.Background(), req(fmt.Sprint("s", i%3), -1, 1))
 		require.NoError(t, err)
 	}
-	var calls []uint64
-	rep, err := l.Verify(context.Background(), func(o uint64) { calls = append(calls, o) })
+	var calls []logstore.Offset
+	rep, err := l.Verify(context.Background(), func(o logstore.Offset) { calls = append(calls, o) })
 	require.NoError(t, err)
 	require.Equal(t, uint64(5000), rep.Records)
-	require.Equal(t, []uint64{4096, 5000}, calls)
-	require.NotNil(t, l.KV())
+	require.Equal(t, []logstore.Offset{4096, 5000}, calls)
 	require.NoError(t, l.Failed())
 }

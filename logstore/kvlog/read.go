@@ -3,7 +3,6 @@ package kvlog
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/record"
@@ -13,14 +12,14 @@ import (
 // ctxCheckEvery is how many records a read handles between context checks.
 const ctxCheckEvery = 64
 
-func decodeAt(off uint64, val []byte) (logstore.Record, error) {
+func decodeAt(off logstore.Offset, val []byte) (logstore.Record, error) {
 	return decodeWith(nil, off, val)
 }
 
 // decodeWith decodes the record stored under offset off, with dc's reuse
 // when dc is not nil, and checks that it holds that offset.
-func decodeWith(dc *record.Decoder, off uint64, val []byte) (logstore.Record, error) {
-	var r record.Record
+func decodeWith(dc *record.Decoder, off logstore.Offset, val []byte) (logstore.Record, error) {
+	var r logstore.Record
 	var err error
 	if dc != nil {
 		r, err = dc.Decode(val)
@@ -31,33 +30,30 @@ func decodeWith(dc *record.Decoder, off uint64, val []byte) (logstore.Record, er
 		err = fmt.Errorf("%w: record under offset %d holds offset %d", backend.ErrCorrupt, off, r.Offset)
 	}
 	if err != nil {
-		return logstore.Record{}, &logstore.CorruptError{Where: fmt.Sprintf("log offset %d", off), Offset: off, Err: err}
+		return logstore.Record{}, &logstore.CorruptionError{Key: fmt.Sprintf("log offset %d", off), Offset: off, Err: err}
 	}
-	return logstore.Record{
-		Event:  logstore.Event{ID: r.ID, Type: r.Type, Data: r.Data, Metadata: r.Metadata},
-		Stream: r.Stream, Offset: r.Offset, Version: r.Version, Time: time.Unix(0, r.Time).UTC(),
-	}, nil
+	return r, nil
 }
 
-func missing(off uint64) error {
-	return &logstore.CorruptError{Where: fmt.Sprintf("log offset %d", off), Offset: off,
+func missing(off logstore.Offset) error {
+	return &logstore.CorruptionError{Key: fmt.Sprintf("log offset %d", off), Offset: off,
 		Err: fmt.Errorf("%w: record missing below the head", backend.ErrCorrupt)}
 }
 
 // ReadLog implements logstore.Log.
-func (l *Log) ReadLog(ctx context.Context, from uint64, limit, maxBytes int) ([]logstore.Record, error) {
+func (l *Log) ReadLog(ctx context.Context, from logstore.Offset, limit, maxBytes int) ([]logstore.Record, error) {
 	if err := l.rlock(); err != nil {
 		return nil, err
 	}
 	defer l.mu.RUnlock()
-	head := l.head.Load()
+	head := l.Head()
 	from = max(from, 1)
 	if from > head {
 		return nil, checkCtx(ctx)
 	}
 	last := head
-	if limit > 0 && uint64(limit) <= head-from {
-		last = from + uint64(limit) - 1
+	if limit > 0 && logstore.Offset(limit) <= head-from {
+		last = from + logstore.Offset(limit) - 1
 	}
 	lower, upper := record.LogBounds(from, last)
 	it, err := l.kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper})
@@ -76,7 +72,7 @@ func (l *Log) ReadLog(ctx context.Context, from uint64, limit, maxBytes int) ([]
 		}
 		off, err := record.ParseLogKey(it.Key())
 		if err != nil {
-			return nil, &logstore.CorruptError{Where: record.Describe(it.Key()), Err: err}
+			return nil, &logstore.CorruptionError{Key: record.Describe(it.Key()), Err: err}
 		}
 		if off != next {
 			return nil, missing(next)
@@ -106,7 +102,7 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit,
 		return nil, err
 	}
 	defer l.mu.RUnlock()
-	head := l.head.Load()
+	head := l.Head()
 	from = max(from, 1)
 	lower, upper := record.StreamBounds(stream, from)
 	it, err := l.kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper})
@@ -125,14 +121,14 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit,
 		where := fmt.Sprintf("index of stream %q version %d", stream, next)
 		_, v, err := record.ParseStreamKey(it.Key())
 		if err != nil {
-			return nil, &logstore.CorruptError{Where: where, Err: err}
+			return nil, &logstore.CorruptionError{Key: where, Err: err}
 		}
 		if v != next {
-			return nil, &logstore.CorruptError{Where: where, Err: fmt.Errorf("%w: index entry missing (next entry is version %d)", backend.ErrCorrupt, v)}
+			return nil, &logstore.CorruptionError{Key: where, Err: fmt.Errorf("%w: index entry missing (next entry is version %d)", backend.ErrCorrupt, v)}
 		}
-		off, err := record.ParseUint64(it.Value(), where)
+		off, err := record.ParseOffset(it.Value(), where)
 		if err != nil {
-			return nil, &logstore.CorruptError{Where: where, Err: err}
+			return nil, &logstore.CorruptionError{Key: where, Err: err}
 		}
 		if off > head {
 			break // committed after this read began; not yet published
@@ -142,7 +138,7 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit,
 			return nil, err
 		}
 		if r.Stream != stream || r.Version != v {
-			return nil, &logstore.CorruptError{Where: where, Offset: off, Err: fmt.Errorf("%w: index points at offset %d, which holds stream %q version %d", backend.ErrCorrupt, off, r.Stream, r.Version)}
+			return nil, &logstore.CorruptionError{Key: where, Offset: off, Err: fmt.Errorf("%w: index points at offset %d, which holds stream %q version %d", backend.ErrCorrupt, off, r.Stream, r.Version)}
 		}
 		out = append(out, r)
 		next++
@@ -160,7 +156,7 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit,
 }
 
 // getRecord reads and checks the record at off.
-func (l *Log) getRecord(off uint64) (logstore.Record, error) {
+func (l *Log) getRecord(off logstore.Offset) (logstore.Record, error) {
 	val, found, err := l.kv.Get(record.LogKey(off))
 	if err != nil {
 		return logstore.Record{}, fmt.Errorf("read log offset %d: %w", off, err)
@@ -179,24 +175,24 @@ func (l *Log) getVersion(stream string, v uint64) (logstore.Record, error) {
 		return logstore.Record{}, fmt.Errorf("read %s: %w", where, err)
 	}
 	if !found {
-		return logstore.Record{}, &logstore.CorruptError{Where: where, Err: fmt.Errorf("%w: index entry missing below the stream's version", backend.ErrCorrupt)}
+		return logstore.Record{}, &logstore.CorruptionError{Key: where, Err: fmt.Errorf("%w: index entry missing below the stream's version", backend.ErrCorrupt)}
 	}
-	off, err := record.ParseUint64(val, where)
+	off, err := record.ParseOffset(val, where)
 	if err != nil {
-		return logstore.Record{}, &logstore.CorruptError{Where: where, Err: err}
+		return logstore.Record{}, &logstore.CorruptionError{Key: where, Err: err}
 	}
 	r, err := l.getRecord(off)
 	if err != nil {
 		return logstore.Record{}, err
 	}
 	if r.Stream != stream || r.Version != v {
-		return logstore.Record{}, &logstore.CorruptError{Where: where, Offset: off, Err: fmt.Errorf("%w: index points at offset %d, which holds stream %q version %d", backend.ErrCorrupt, off, r.Stream, r.Version)}
+		return logstore.Record{}, &logstore.CorruptionError{Key: where, Offset: off, Err: fmt.Errorf("%w: index points at offset %d, which holds stream %q version %d", backend.ErrCorrupt, off, r.Stream, r.Version)}
 	}
 	return r, nil
 }
 
 // lastVersion returns the stream's last version whose offset is at most head.
-func (l *Log) lastVersion(stream string, head uint64) (uint64, error) {
+func (l *Log) lastVersion(stream string, head logstore.Offset) (uint64, error) {
 	lower, upper := record.StreamBounds(stream, 0)
 	it, err := l.kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper, Reverse: true})
 	if err != nil {
@@ -206,11 +202,11 @@ func (l *Log) lastVersion(stream string, head uint64) (uint64, error) {
 	for it.Next() {
 		_, v, err := record.ParseStreamKey(it.Key())
 		if err != nil {
-			return 0, &logstore.CorruptError{Where: fmt.Sprintf("index of stream %q", stream), Err: err}
+			return 0, &logstore.CorruptionError{Key: fmt.Sprintf("index of stream %q", stream), Err: err}
 		}
-		off, err := record.ParseUint64(it.Value(), record.Describe(it.Key()))
+		off, err := record.ParseOffset(it.Value(), record.Describe(it.Key()))
 		if err != nil {
-			return 0, &logstore.CorruptError{Where: fmt.Sprintf("index of stream %q version %d", stream, v), Err: err}
+			return 0, &logstore.CorruptionError{Key: fmt.Sprintf("index of stream %q version %d", stream, v), Err: err}
 		}
 		if off <= head {
 			return v, nil
@@ -231,5 +227,5 @@ func (l *Log) StreamVersion(ctx context.Context, stream string) (uint64, error) 
 		return 0, err
 	}
 	defer l.mu.RUnlock()
-	return l.lastVersion(stream, l.head.Load())
+	return l.lastVersion(stream, l.Head())
 }

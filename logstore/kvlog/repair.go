@@ -13,7 +13,7 @@ const cutChunk = 1024
 
 // checkDense finds the first offset from from up to head that has no record,
 // or returns 0 when there is none. It reads keys only.
-func (l *Log) checkDense(from, head uint64) (uint64, error) {
+func (l *Log) checkDense(from, head logstore.Offset) (logstore.Offset, error) {
 	if from == 0 || from > head {
 		return 0, nil
 	}
@@ -27,7 +27,7 @@ func (l *Log) checkDense(from, head uint64) (uint64, error) {
 	for it.Next() {
 		off, err := record.ParseLogKey(it.Key())
 		if err != nil {
-			return 0, &logstore.CorruptError{Where: record.Describe(it.Key()), Err: err}
+			return 0, &logstore.CorruptionError{Key: record.Describe(it.Key()), Err: err}
 		}
 		if off != next {
 			return next, nil
@@ -44,8 +44,8 @@ func (l *Log) checkDense(from, head uint64) (uint64, error) {
 }
 
 // holeError reports a hole that is not repaired.
-func holeError(hole, head uint64) error {
-	return &logstore.CorruptError{Where: fmt.Sprintf("log offset %d", hole), Offset: hole,
+func holeError(hole, head logstore.Offset) error {
+	return &logstore.CorruptionError{Key: fmt.Sprintf("log offset %d", hole), Offset: hole,
 		Err: fmt.Errorf("%w: the log has a hole: offset %d is missing, and records up to offset %d exist beyond it", backend.ErrCorrupt, hole, head)}
 }
 
@@ -53,7 +53,7 @@ func holeError(hole, head uint64) error {
 // id index entries, from the top down and durably, in batches: a crash in
 // the middle leaves a log that still has the hole, which the next open cuts
 // again.
-func (l *Log) cut(hole, head uint64) error {
+func (l *Log) cut(hole, head logstore.Offset) error {
 	for top := head; top >= hole; {
 		bottom := max(hole, top-min(top, cutChunk)+1)
 		if err := l.cutRange(bottom, top); err != nil {
@@ -67,7 +67,7 @@ func (l *Log) cut(hole, head uint64) error {
 	return nil
 }
 
-func (l *Log) cutRange(bottom, top uint64) error {
+func (l *Log) cutRange(bottom, top logstore.Offset) error {
 	lower, upper := record.LogBounds(bottom, top)
 	it, err := l.kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper})
 	if err != nil {
@@ -79,7 +79,7 @@ func (l *Log) cutRange(bottom, top uint64) error {
 		off, err := record.ParseLogKey(it.Key())
 		if err != nil {
 			_ = it.Close()
-			return &logstore.CorruptError{Where: record.Describe(it.Key()), Err: err}
+			return &logstore.CorruptionError{Key: record.Describe(it.Key()), Err: err}
 		}
 		r, err := decodeAt(off, it.Value())
 		if err != nil {

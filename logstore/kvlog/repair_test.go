@@ -17,7 +17,7 @@ import (
 // punch opens the engine in dir directly and removes the records from
 // offset from to to, with their index entries, as a lost write-ahead log
 // leaves them.
-func punch(t *testing.T, e backend.Engine, dir string, from, to uint64) {
+func punch(t *testing.T, e backend.Engine, dir string, from, to logstore.Offset) {
 	t.Helper()
 	kv, err := e.Open(dir, backend.Options{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
@@ -60,7 +60,7 @@ func TestHoleCheckAndCut(t *testing.T) {
 	l, err := openDir(t, e, dir, logstore.Config{Sync: true})
 	require.NoError(t, err)
 	for i := range 30 {
-		_, err := l.Append(ctx, idReq("s"+string(rune('a'+i%3)), logstore.ExpectAny, "id"+string(rune('A'+i))))
+		_, err := l.Append(ctx, idReq("s"+string(rune('a'+i%3)), logstore.Any, "id"+string(rune('A'+i))))
 		require.NoError(t, err)
 	}
 	require.NoError(t, l.Close())
@@ -69,29 +69,29 @@ func TestHoleCheckAndCut(t *testing.T) {
 	// A check that starts above the hole sees nothing.
 	l, err = openDir(t, e, dir, logstore.Config{Sync: true, CheckFrom: 25})
 	require.NoError(t, err)
-	require.Equal(t, uint64(30), l.Head())
+	require.Equal(t, logstore.Offset(30), l.Head())
 	require.NoError(t, l.Close())
 
 	_, err = openDir(t, e, dir, logstore.Config{Sync: true, CheckFrom: 10})
 	require.ErrorIs(t, err, backend.ErrCorrupt)
 	require.ErrorContains(t, err, "offset 21 is missing")
 
-	var gotHole, gotHead uint64
-	l, err = openDir(t, e, dir, logstore.Config{Sync: true, CheckFrom: 10, OnHole: func(hole, head uint64) error {
+	var gotHole, gotHead logstore.Offset
+	l, err = openDir(t, e, dir, logstore.Config{Sync: true, CheckFrom: 10, OnHole: func(hole, head logstore.Offset) error {
 		gotHole, gotHead = hole, head
 		return nil
 	}})
 	require.NoError(t, err)
-	require.Equal(t, uint64(21), gotHole)
-	require.Equal(t, uint64(30), gotHead)
-	require.Equal(t, uint64(20), l.Head())
+	require.Equal(t, logstore.Offset(21), gotHole)
+	require.Equal(t, logstore.Offset(30), gotHead)
+	require.Equal(t, logstore.Offset(20), l.Head())
 	rep, err := l.Verify(ctx, nil)
 	require.NoError(t, err, "the cut leaves consistent indexes")
 	require.Equal(t, uint64(20), rep.Records)
 	// The ids of the removed records are free again, the next offset is 21.
-	res, err := l.Append(ctx, idReq("sb", logstore.ExpectAny, "idZ"))
+	res, err := l.Append(ctx, idReq("sb", logstore.Any, "idZ"))
 	require.NoError(t, err)
-	require.Equal(t, uint64(21), res.First)
+	require.Equal(t, logstore.Offset(21), res.First)
 	require.NoError(t, l.Close())
 }
 
@@ -106,12 +106,12 @@ func TestHoleRepairRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, l.Close())
 	punch(t, e, dir, 5, 5)
-	_, err = openDir(t, e, dir, logstore.Config{CheckFrom: 1, OnHole: func(uint64, uint64) error { return faultkv.ErrInjected }})
+	_, err = openDir(t, e, dir, logstore.Config{CheckFrom: 1, OnHole: func(logstore.Offset, logstore.Offset) error { return faultkv.ErrInjected }})
 	require.ErrorIs(t, err, faultkv.ErrInjected)
 	l, err = openDir(t, e, dir, logstore.Config{})
 	require.NoError(t, err)
 	defer l.Close()
-	require.Equal(t, uint64(10), l.Head(), "nothing was cut")
+	require.Equal(t, logstore.Offset(10), l.Head(), "nothing was cut")
 }
 
 // TestPeriodicSync: in NoSync mode, unsynced commits are synced within the
@@ -119,12 +119,12 @@ func TestHoleRepairRefused(t *testing.T) {
 // durable offset.
 func TestPeriodicSync(t *testing.T) {
 	e := &faultkv.Engine{Inner: memory.Engine{}}
-	synced := make(chan uint64, 16)
-	l := openLog(t, e, logstore.Config{SyncInterval: time.Millisecond, OnSync: func(d uint64) { synced <- d }})
+	synced := make(chan logstore.Offset, 16)
+	l := openLog(t, e, logstore.Config{SyncInterval: time.Millisecond, OnSync: func(d logstore.Offset) { synced <- d }})
 	defer l.Close()
 	_, err := l.Append(context.Background(), req("s", 0, 3))
 	require.NoError(t, err)
-	require.Equal(t, uint64(3), <-synced)
+	require.Equal(t, logstore.Offset(3), <-synced)
 	require.Positive(t, e.Syncs.Load())
 }
 

@@ -14,7 +14,7 @@ import (
 
 // idReq is an append of events that all carry ids, so that a second
 // identical request is a retry of the first.
-func idReq(stream string, exp int64, ids ...string) logstore.AppendRequest {
+func idReq(stream string, exp logstore.ExpectedVersion, ids ...string) logstore.AppendRequest {
 	r := logstore.AppendRequest{Stream: stream, Expected: exp}
 	for _, id := range ids {
 		r.Events = append(r.Events, logstore.Event{ID: id, Type: "T", Data: []byte(id)})
@@ -47,7 +47,7 @@ func TestRetryInGroupWaitsForCommit(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { _, _ = l.Append(ctx, req("blocker", 0, 1)) })
 	<-started
-	heads := make([]uint64, 4)
+	heads := make([]logstore.Offset, 4)
 	ress := make([]logstore.AppendResult, 4)
 	errs := make([]error, 4)
 	for i := range 4 {
@@ -66,7 +66,7 @@ func TestRetryInGroupWaitsForCommit(t *testing.T) {
 		require.Equal(t, logstore.AppendResult{First: 2, Last: 3, Version: 2}, ress[i], "append %d", i)
 		require.GreaterOrEqual(t, heads[i], ress[i].Last, "append %d returned before its events were published", i)
 	}
-	require.Equal(t, uint64(3), l.Head(), "the retries wrote nothing")
+	require.Equal(t, logstore.Offset(3), l.Head(), "the retries wrote nothing")
 }
 
 // TestRetryInGroupFailsWithCommit: when the commit of a group fails, a retry
@@ -102,7 +102,7 @@ func TestRetryInGroupFailsWithCommit(t *testing.T) {
 				require.ErrorIs(t, errs[i], faultkv.ErrInjected)
 				require.Zero(t, ress[i], "append %d: a failed append has no result", i)
 			}
-			require.Equal(t, uint64(1), l.Head())
+			require.Equal(t, logstore.Offset(1), l.Head())
 		})
 	}
 }

@@ -13,7 +13,7 @@ import (
 // checks them against the committed state plus the group's earlier appends.
 type sequencer struct {
 	l       *Log
-	head    uint64
+	head    logstore.Offset
 	now     time.Time
 	streams map[string]*streamState
 	records []logstore.Record
@@ -28,11 +28,11 @@ type streamState struct {
 }
 
 type addedEvent struct {
-	offset uint64
+	offset logstore.Offset
 	id     string
 }
 
-func newSequencer(l *Log, head uint64, now time.Time) *sequencer {
+func newSequencer(l *Log, head logstore.Offset, now time.Time) *sequencer {
 	return &sequencer{l: l, head: head, now: now, streams: map[string]*streamState{}}
 }
 
@@ -75,7 +75,7 @@ func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logsto
 	if err != nil {
 		return res, added, err
 	}
-	if !matches(req.Expected, st.version) {
+	if !req.Expected.Matches(st.version) {
 		res, ok, err := s.retryOf(req, st)
 		switch {
 		case err != nil:
@@ -85,7 +85,7 @@ func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logsto
 		case ok:
 			return res, retryCommitted, nil
 		}
-		return res, added, &logstore.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: st.version}
+		return res, added, &logstore.WrongExpectedVersionError{Stream: req.Stream, Expected: req.Expected, Actual: st.version}
 	}
 	for _, e := range req.Events {
 		if e.ID == "" {
@@ -125,17 +125,6 @@ func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logsto
 	return res, added, nil
 }
 
-func matches(expected int64, version uint64) bool {
-	switch {
-	case expected == logstore.ExpectAny:
-		return true
-	case expected == logstore.ExpectExists:
-		return version > 0
-	default:
-		return expected >= 0 && uint64(expected) == version
-	}
-}
-
 // retryOf recognises a retry: an exact expected version, every event with an
 // id, and the stream's events right after that version carrying the same ids
 // in the same order.
@@ -168,7 +157,7 @@ func (s *sequencer) retryOf(req logstore.AppendRequest, st *streamState) (logsto
 }
 
 // eventAt returns the offset and id of version v of the stream.
-func (s *sequencer) eventAt(stream string, st *streamState, v uint64) (uint64, string, error) {
+func (s *sequencer) eventAt(stream string, st *streamState, v uint64) (logstore.Offset, string, error) {
 	if v > st.base {
 		a := st.added[v-st.base-1]
 		return a.offset, a.id, nil
@@ -190,7 +179,7 @@ func (s *sequencer) idVersion(stream string, st *streamState, id string) (uint64
 	}
 	v, err := record.ParseUint64(val, record.Describe(record.IDKey(stream, id)))
 	if err != nil {
-		return 0, false, &logstore.CorruptError{Where: fmt.Sprintf("id index of stream %q id %q", stream, id), Err: err}
+		return 0, false, &logstore.CorruptionError{Key: fmt.Sprintf("id index of stream %q id %q", stream, id), Err: err}
 	}
 	return v, true, nil
 }

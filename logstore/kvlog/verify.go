@@ -16,33 +16,33 @@ import (
 // each record, pointing at it, and that every id-index entry names the version
 // that carries that id. It holds the log's read lock; Close makes it stop
 // with ErrClosed within a few hundred records.
-func (l *Log) Verify(ctx context.Context, progress func(uint64)) (logstore.VerifyReport, error) {
+func (l *Log) Verify(ctx context.Context, progress func(logstore.Offset)) (logstore.VerifyReport, error) {
 	start := time.Now()
 	var rep logstore.VerifyReport
 	if err := l.rlock(); err != nil {
 		return rep, err
 	}
 	defer l.mu.RUnlock()
-	head := l.head.Load()
+	head := l.Head()
 	streams := map[string]uint64{} // stream -> last version seen
 	ids := map[string]map[uint64]string{}
 	err := l.scan(ctx, []byte{record.PrefixLog}, []byte{record.PrefixLog + 1}, func(k, v []byte) error {
 		off, err := record.ParseLogKey(k)
 		if err != nil {
-			return &logstore.CorruptError{Where: record.Describe(k), Err: err}
+			return &logstore.CorruptionError{Key: record.Describe(k), Err: err}
 		}
 		if off > head {
 			return nil // committed while Verify ran
 		}
-		if off != rep.Records+1 {
-			return missing(rep.Records + 1)
+		if off != logstore.Offset(rep.Records+1) {
+			return missing(logstore.Offset(rep.Records + 1))
 		}
 		r, err := decodeAt(off, v)
 		if err != nil {
 			return err
 		}
 		if r.Version != streams[r.Stream]+1 {
-			return &logstore.CorruptError{Where: fmt.Sprintf("log offset %d", off), Offset: off,
+			return &logstore.CorruptionError{Key: fmt.Sprintf("log offset %d", off), Offset: off,
 				Err: fmt.Errorf("%w: stream %q jumps from version %d to %d", backend.ErrCorrupt, r.Stream, streams[r.Stream], r.Version)}
 		}
 		streams[r.Stream] = r.Version
@@ -62,8 +62,8 @@ func (l *Log) Verify(ctx context.Context, progress func(uint64)) (logstore.Verif
 	if err != nil {
 		return rep, err
 	}
-	if rep.Records != head {
-		return rep, missing(rep.Records + 1)
+	if logstore.Offset(rep.Records) != head {
+		return rep, missing(logstore.Offset(rep.Records + 1))
 	}
 	rep.Head, rep.Streams = head, uint64(len(streams))
 	if err := l.verifyIndex(ctx, head, streams, &rep); err != nil {
@@ -79,23 +79,23 @@ func (l *Log) Verify(ctx context.Context, progress func(uint64)) (logstore.Verif
 	return rep, nil
 }
 
-func (l *Log) verifyIndex(ctx context.Context, head uint64, streams map[string]uint64, rep *logstore.VerifyReport) error {
+func (l *Log) verifyIndex(ctx context.Context, head logstore.Offset, streams map[string]uint64, rep *logstore.VerifyReport) error {
 	seen := map[string]uint64{}
 	err := l.scan(ctx, []byte{record.PrefixStream}, []byte{record.PrefixStream + 1}, func(k, v []byte) error {
 		stream, ver, err := record.ParseStreamKey(k)
 		if err != nil {
-			return &logstore.CorruptError{Where: record.Describe(k), Err: err}
+			return &logstore.CorruptionError{Key: record.Describe(k), Err: err}
 		}
 		where := fmt.Sprintf("index of stream %q version %d", stream, ver)
-		off, err := record.ParseUint64(v, where)
+		off, err := record.ParseOffset(v, where)
 		if err != nil {
-			return &logstore.CorruptError{Where: where, Err: err}
+			return &logstore.CorruptionError{Key: where, Err: err}
 		}
 		if off > head {
 			return nil
 		}
 		if ver != seen[stream]+1 {
-			return &logstore.CorruptError{Where: where, Err: fmt.Errorf("%w: index entries of the stream not dense (previous version %d)", backend.ErrCorrupt, seen[stream])}
+			return &logstore.CorruptionError{Key: where, Err: fmt.Errorf("%w: index entries of the stream not dense (previous version %d)", backend.ErrCorrupt, seen[stream])}
 		}
 		seen[stream] = ver
 		r, err := l.getRecord(off)
@@ -103,7 +103,7 @@ func (l *Log) verifyIndex(ctx context.Context, head uint64, streams map[string]u
 			return err
 		}
 		if r.Stream != stream || r.Version != ver {
-			return &logstore.CorruptError{Where: where, Offset: off, Err: fmt.Errorf("%w: index points at offset %d, which holds stream %q version %d", backend.ErrCorrupt, off, r.Stream, r.Version)}
+			return &logstore.CorruptionError{Key: where, Offset: off, Err: fmt.Errorf("%w: index points at offset %d, which holds stream %q version %d", backend.ErrCorrupt, off, r.Stream, r.Version)}
 		}
 		rep.IndexEntries++
 		return nil
@@ -113,17 +113,17 @@ func (l *Log) verifyIndex(ctx context.Context, head uint64, streams map[string]u
 	}
 	for stream, v := range streams {
 		if seen[stream] != v {
-			return &logstore.CorruptError{Where: fmt.Sprintf("index of stream %q", stream),
+			return &logstore.CorruptionError{Key: fmt.Sprintf("index of stream %q", stream),
 				Err: fmt.Errorf("%w: the log holds %d versions, the index %d", backend.ErrCorrupt, v, seen[stream])}
 		}
 	}
 	if uint64(len(seen)) != uint64(len(streams)) {
-		return &logstore.CorruptError{Where: "stream index", Err: fmt.Errorf("%w: the index names %d streams, the log %d", backend.ErrCorrupt, len(seen), len(streams))}
+		return &logstore.CorruptionError{Key: "stream index", Err: fmt.Errorf("%w: the index names %d streams, the log %d", backend.ErrCorrupt, len(seen), len(streams))}
 	}
 	return nil
 }
 
-func (l *Log) verifyIDs(ctx context.Context, head uint64, ids map[string]map[uint64]string, rep *logstore.VerifyReport) error {
+func (l *Log) verifyIDs(ctx context.Context, head logstore.Offset, ids map[string]map[uint64]string, rep *logstore.VerifyReport) error {
 	want := 0
 	for _, m := range ids {
 		want += len(m)
@@ -131,19 +131,19 @@ func (l *Log) verifyIDs(ctx context.Context, head uint64, ids map[string]map[uin
 	err := l.scan(ctx, []byte{record.PrefixID}, []byte{record.PrefixID + 1}, func(k, v []byte) error {
 		stream, id, err := record.ParseIDKey(k)
 		if err != nil {
-			return &logstore.CorruptError{Where: record.Describe(k), Err: err}
+			return &logstore.CorruptionError{Key: record.Describe(k), Err: err}
 		}
 		where := fmt.Sprintf("id index of stream %q id %q", stream, id)
 		ver, err := record.ParseUint64(v, where)
 		if err != nil {
-			return &logstore.CorruptError{Where: where, Err: err}
+			return &logstore.CorruptionError{Key: where, Err: err}
 		}
 		got, ok := ids[stream][ver]
 		if !ok && l.isLater(stream, ver, head) {
 			return nil
 		}
 		if got != id {
-			return &logstore.CorruptError{Where: where, Err: fmt.Errorf("%w: names version %d, which carries id %q", backend.ErrCorrupt, ver, got)}
+			return &logstore.CorruptionError{Key: where, Err: fmt.Errorf("%w: names version %d, which carries id %q", backend.ErrCorrupt, ver, got)}
 		}
 		rep.IDs++
 		return nil
@@ -152,18 +152,18 @@ func (l *Log) verifyIDs(ctx context.Context, head uint64, ids map[string]map[uin
 		return err
 	}
 	if rep.IDs != uint64(want) {
-		return &logstore.CorruptError{Where: "id index", Err: fmt.Errorf("%w: the log holds %d ids, the index %d", backend.ErrCorrupt, want, rep.IDs)}
+		return &logstore.CorruptionError{Key: "id index", Err: fmt.Errorf("%w: the log holds %d ids, the index %d", backend.ErrCorrupt, want, rep.IDs)}
 	}
 	return nil
 }
 
 // isLater reports whether version ver of stream was committed after head.
-func (l *Log) isLater(stream string, ver, head uint64) bool {
+func (l *Log) isLater(stream string, ver uint64, head logstore.Offset) bool {
 	val, found, err := l.kv.Get(record.StreamKey(stream, ver))
 	if err != nil || !found {
 		return false
 	}
-	off, err := record.ParseUint64(val, "")
+	off, err := record.ParseOffset(val, "")
 	return err == nil && off > head
 }
 
