@@ -21,8 +21,8 @@ import (
 // transaction, so it contains every batch committed before the call, also
 // those committed without sync, and no half of any batch. Commits go on
 // meanwhile. SQLite does not fsync the file VACUUM INTO writes; Checkpoint
-// fsyncs it, dir and dir's parent before it returns. On an error it removes
-// dir again.
+// fsyncs it, dir, and the parent of every directory it created before it
+// returns. On an error it removes dir again.
 func (s *kv) Checkpoint(dir string) (err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -38,7 +38,7 @@ func (s *kv) Checkpoint(dir string) (err error) {
 	if err != nil {
 		return fmt.Errorf("sqlite: checkpoint of %s: %w", s.file, err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if err := mkdirSynced(abs); err != nil {
 		return fmt.Errorf("sqlite: checkpoint of %s: %w", s.file, err)
 	}
 	defer func() {
@@ -55,7 +55,7 @@ func (s *kv) Checkpoint(dir string) (err error) {
 	if err := syncFile(dest); err != nil {
 		return fmt.Errorf("sqlite: checkpoint of %s: %w", s.file, err)
 	}
-	if err := errors.Join(syncDir(abs), syncDir(filepath.Dir(abs))); err != nil {
+	if err := syncDir(abs); err != nil {
 		return fmt.Errorf("sqlite: checkpoint of %s: %w", s.file, err)
 	}
 	return nil

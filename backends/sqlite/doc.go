@@ -51,10 +51,12 @@
 //     stops at the first frame that does not verify, so the batches that
 //     survive are a prefix of the commits, each whole or absent, and the
 //     database stays consistent. The WAL is fsynced, making every earlier
-//     batch durable, by the next Commit(sync=true), Sync, automatic
-//     checkpoint (every Options.AutoCheckpoint pages of WAL: SQLite fsyncs
-//     the WAL before it copies it into the database file, and the file
-//     after), Compact and Close.
+//     batch durable, by the next Commit(sync=true), Sync, Compact or Close,
+//     and by an automatic checkpoint (tried every Options.AutoCheckpoint
+//     pages of WAL) that copies frames into the database file: SQLite
+//     fsyncs the WAL before it copies, and the database file after. Open
+//     iterators can keep a checkpoint from copying anything, and then it
+//     fsyncs nothing; Sync does not count on checkpoints.
 //   - Sync does nothing when no batch was committed without sync since the
 //     WAL was last fsynced. Otherwise it commits, with synchronous=FULL, a
 //     rewrite of the unchanged format version in the database header

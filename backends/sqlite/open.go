@@ -81,10 +81,7 @@ func prepareDir(dir string) (string, error) {
 	case err == nil && !fi.IsDir():
 		return "", fmt.Errorf("sqlite: cannot open store: %s is not a directory; pass the directory that holds (or will hold) the store's files", dir)
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(abs, 0o755); err != nil {
-			return "", fmt.Errorf("sqlite: cannot create the store's directory: %w", err)
-		}
-		if err := syncDir(filepath.Dir(abs)); err != nil {
+		if err := mkdirSynced(abs); err != nil {
 			return "", fmt.Errorf("sqlite: cannot create the store's directory: %w", err)
 		}
 	case err != nil:
@@ -253,6 +250,33 @@ func (s *kv) openReaders(uri string, cfg Options) error {
 		q := iterQuery(v&1 != 0, v&2 != 0, v&4 != 0)
 		if s.iterq[v], err = s.rdb.PrepareContext(ctx, q); err != nil {
 			return wrap("open (prepare reads)", s.file, err)
+		}
+	}
+	return nil
+}
+
+// mkdirSynced creates the directory dir and its missing parents, and fsyncs
+// the parent of each directory it created, so that the new directories
+// survive a power cut.
+func mkdirSynced(dir string) error {
+	var created []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		created = append(created, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range created {
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
 		}
 	}
 	return nil
