@@ -174,9 +174,12 @@ func TestSyncLevels(t *testing.T) {
 	require.NoError(t, s.Sync())
 	require.Equal(t, size, walSize(t, s))
 
+	// The marker statement is prepared once; it must write every time.
 	put(false, "d")
+	size = walSize(t, s)
 	require.NoError(t, s.NewBatch().Commit(true), "an empty synced batch syncs")
 	require.False(t, s.w.dirty)
+	require.Equal(t, size+24+4096, walSize(t, s), "the second marker did not write")
 	require.Equal(t, fmt.Sprint(formatVersion), pragma(t, s, true, "PRAGMA user_version"), "the marker changed the format version")
 }
 
