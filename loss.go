@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -66,6 +67,17 @@ func (s *Store) lost(n uint64, why string) error {
 	s.recovery.LostEvents = max(s.recovery.LostEvents, n)
 	s.logger.Error("eventstore: the log lost events", "lost", n, "why", why)
 	if s.recovery.generationBumped {
+		return nil
+	}
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.openTimeout)
+		defer cancel()
+		g, err := s.shared.NewGeneration(ctx)
+		if err != nil {
+			return fmt.Errorf("eventstore: record the new generation after a loss (%s): %w", why, err)
+		}
+		s.generation = g
+		s.recovery.generationBumped = true
 		return nil
 	}
 	sf := s.sf
@@ -147,4 +159,12 @@ func (s *Store) closeMark() { _ = s.closeMarkClean(false) }
 // so an application that remembers a position in the log, such as a
 // projection's checkpoint, stores (Generation, Offset) and rebuilds when the
 // generation changed.
-func (s *Store) Generation() uint64 { return s.generation }
+//
+// For a log that several processes share (PostgreSQL), the generation is the
+// log's, as this process last read it.
+func (s *Store) Generation() uint64 {
+	if s.shared != nil {
+		return s.shared.Generation()
+	}
+	return s.generation
+}

@@ -3,6 +3,7 @@ package eventstore
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/snapfile"
@@ -40,10 +41,29 @@ type options struct {
 	retention      int
 	snapshotHooks  snapfile.Hooks
 	mustExist      bool
+	openTimeout    time.Duration
 }
 
+// DefaultOpenTimeout bounds how long Open waits for a backend that is
+// reached over the network, such as PostgreSQL (WithOpenTimeout).
+const DefaultOpenTimeout = 30 * time.Second
+
 func defaultOptions() options {
-	return options{durability: Sync, maxEventSize: DefaultMaxEventSize}
+	return options{durability: Sync, maxEventSize: DefaultMaxEventSize, openTimeout: DefaultOpenTimeout}
+}
+
+// WithOpenTimeout bounds how long Open waits for a backend reached over the
+// network (connecting, checking or creating its schema, reading its head);
+// past it, Open fails with context.DeadlineExceeded in the chain. The
+// default is DefaultOpenTimeout. Embedded engines ignore it.
+func WithOpenTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("eventstore: WithOpenTimeout(%v): the timeout must be positive", d)
+		}
+		o.openTimeout = d
+		return nil
+	}
 }
 
 // WithBackend names the storage engine: "rocksdb" (the primary), "pebble",

@@ -24,6 +24,10 @@ type Store struct {
 	// Generation is the store's generation (eventstore.Store.Generation);
 	// a file without it is at generation 1.
 	Generation uint64 `json:"generation,omitempty"`
+	// Location names where a shared log lives (logstore.Shared.Identity),
+	// for a backend such as PostgreSQL whose events are not in this
+	// directory; empty for an engine's store.
+	Location string `json:"location,omitempty"`
 }
 
 // Gen returns the file's generation, 1 when it records none.
