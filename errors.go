@@ -66,6 +66,15 @@ var (
 	// ErrUnsupported: the store's engine cannot do what was asked; the
 	// message says what to use instead.
 	ErrUnsupported = logstore.ErrUnsupported
+
+	// ErrUnknownOutcome: with a backend reached over the network
+	// (PostgreSQL), the connection broke while an append was being
+	// committed, or the append's context ended while it was, so the append
+	// may or may not have been committed. Retrying it with the same event
+	// IDs and the same exact expected version (NoStream or n > 0) is safe:
+	// if it was committed, the retry is recognised and returns the original
+	// result; if not, it is written once.
+	ErrUnknownOutcome = logstore.ErrUnknownOutcome
 )
 
 // WrongExpectedVersionError reports an expected-version mismatch: the

@@ -25,6 +25,7 @@ var integrityTests = []storeTest{
 // tamper opens the engine under a closed store and applies fn to it.
 func tamper(t *testing.T, h Harness, dir string, fn func(kv backend.KV)) {
 	t.Helper()
+	h.skipWithoutEngine(t)
 	kv, err := h.engine(t).Open(filepath.Join(dir, "engine"), backend.Options{Logger: slog.New(slog.DiscardHandler), Config: h.config(t, dir)})
 	require.NoError(t, err)
 	fn(kv)

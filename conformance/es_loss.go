@@ -19,12 +19,10 @@ var lossTests = []storeTest{
 // engineCopy copies the engine's files of the closed store in dir aside and
 // returns a function that puts them back, which takes the log back to what
 // it was at the copy, as a power cut that loses the tail does. It skips the
-// test for an engine that keeps no files (Harness.Volatile).
+// test for an engine that keeps no files in the directory.
 func engineCopy(t *testing.T, h Harness, dir string) (restore func()) {
 	t.Helper()
-	if h.Volatile {
-		t.Skip("the engine keeps no files to take back")
-	}
+	h.skipWithoutEngineFiles(t)
 	saved := filepath.Join(t.TempDir(), "engine")
 	require.NoError(t, os.CopyFS(saved, os.DirFS(filepath.Join(dir, "engine"))))
 	return func() {

@@ -31,32 +31,29 @@ type Harness struct {
 	// restart (the memory engine). Data must still survive Close and a
 	// reopen of the same dir within one process.
 	Volatile bool
+
+	// LogBackend declares a log backend (registered with logstore.Register,
+	// such as PostgreSQL) rather than an engine: its data is not in the
+	// store's directory, so the tests that open an engine under a store or
+	// copy its files are skipped; the backend's own tests cover damage to
+	// its data.
+	LogBackend bool
 }
 
-func (h Harness) engine(t testing.TB) backend.Engine {
+// skipWithoutEngine skips a test that opens the engine under a store.
+func (h Harness) skipWithoutEngine(t *testing.T) {
 	t.Helper()
-	if h.Engine != nil {
-		return h.Engine
+	if h.LogBackend {
+		t.Skip("a log backend keeps its data outside the store's directory")
 	}
-	e, err := backend.Lookup(h.Name)
-	if err != nil {
-		t.Fatalf("conformance: %v", err)
-	}
-	return e
 }
 
-func (h Harness) dir(t testing.TB) string {
+// skipWithoutEngineFiles skips a test that needs the engine's files in the
+// store's directory.
+func (h Harness) skipWithoutEngineFiles(t *testing.T) {
 	t.Helper()
-	if h.NewDir != nil {
-		return h.NewDir(t)
+	h.skipWithoutEngine(t)
+	if h.Volatile {
+		t.Skip("the engine keeps no files")
 	}
-	return t.TempDir()
-}
-
-func (h Harness) config(t testing.TB, dir string) any {
-	t.Helper()
-	if h.Config == nil {
-		return nil
-	}
-	return h.Config(t, dir)
 }

@@ -36,6 +36,13 @@ var (
 	// as a checkpoint; the message says what to use instead.
 	ErrUnsupported = errors.New("eventstore: not supported by this store's engine")
 
+	// ErrUnknownOutcome: the connection to a networked log broke while an
+	// append was being committed, so it may or may not have been
+	// committed. Retrying the append with the same event IDs and the same
+	// exact expected version (NoStream or n > 0) is safe: if it was
+	// committed, the retry is recognised and returns the original result.
+	ErrUnknownOutcome = errors.New("eventstore: outcome unknown: the append may or may not have been committed; retry it with the same event IDs and the same exact expected version")
+
 	// ErrCorrupt: stored data failed its checksum or a structural check
 	// (the value of backend.ErrCorrupt).
 	ErrCorrupt = backend.ErrCorrupt
