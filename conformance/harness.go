@@ -57,3 +57,30 @@ func (h Harness) skipWithoutEngineFiles(t *testing.T) {
 		t.Skip("the engine keeps no files")
 	}
 }
+func (h Harness) engine(t testing.TB) backend.Engine {
+	t.Helper()
+	if h.Engine != nil {
+		return h.Engine
+	}
+	e, err := backend.Lookup(h.Name)
+	if err != nil {
+		t.Fatalf("conformance: %v", err)
+	}
+	return e
+}
+
+func (h Harness) dir(t testing.TB) string {
+	t.Helper()
+	if h.NewDir != nil {
+		return h.NewDir(t)
+	}
+	return t.TempDir()
+}
+
+func (h Harness) config(t testing.TB, dir string) any {
+	t.Helper()
+	if h.Config == nil {
+		return nil
+	}
+	return h.Config(t, dir)
+}
