@@ -31,6 +31,10 @@ type Engine struct {
 	// tests that hold a commit back.
 	BeforeCommit func()
 
+	// BeforeSync, if set, runs at the start of every KV.Sync, for tests
+	// that hold a sync back.
+	BeforeSync func()
+
 	mu      sync.Mutex
 	faults  Faults
 	Commits atomic.Int64 // batches committed (successfully or not)
@@ -91,6 +95,9 @@ func (k *kvWrap) NewIterator(o backend.IterOptions) (backend.Iterator, error) {
 func (k *kvWrap) NewBatch() backend.Batch { return &batchWrap{Batch: k.KV.NewBatch(), e: k.e} }
 
 func (k *kvWrap) Sync() error {
+	if k.e.BeforeSync != nil {
+		k.e.BeforeSync()
+	}
 	k.e.Syncs.Add(1)
 	if k.e.fire(func(f *Faults) *int64 { return &f.SyncAfter }) {
 		return ErrInjected

@@ -36,7 +36,14 @@ func (l *Log) runCheckpoint(p *pending) {
 		l.finish(p, err)
 		return
 	}
+	// Every group written so far is published first: the copy holds
+	// exactly the records up to the head, all durable.
+	l.drainFlights()
 	head := l.Head()
+	if err := l.Failed(); err != nil {
+		l.finish(p, fmt.Errorf("%w: no checkpoint of a failed log: %w", logstore.ErrFailed, err))
+		return
+	}
 	if err := l.kv.(backend.Checkpointer).Checkpoint(p.checkpoint); err != nil {
 		l.finish(p, fmt.Errorf("checkpoint into %s: %w", p.checkpoint, err))
 		return

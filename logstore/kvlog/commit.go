@@ -106,10 +106,18 @@ func requestSize(req logstore.AppendRequest) int {
 }
 
 // run is the committer goroutine: it takes the queued appends in groups
-// bounded by MaxBatchEvents and MaxBatchBytes and commits each group with one
-// engine batch and one sync.
+// bounded by MaxBatchEvents and MaxBatchBytes, sequences each group and
+// writes it with one engine batch. In Sync mode it hands the written group to
+// the syncer (syncer.go) and goes on with the next group while the syncer
+// makes the previous ones durable; in NoSync mode it publishes at once.
 func (l *Log) run() {
 	defer close(l.done)
+	if l.flights != nil {
+		defer func() {
+			close(l.flights)
+			<-l.syncerDone
+		}()
+	}
 	var group []*pending
 	l.lastSync = time.Now()
 	defer func() {
@@ -224,7 +232,8 @@ func (l *Log) finish(p *pending, err error) {
 	close(p.done)
 }
 
-// commit sequences a group, writes it in one batch and publishes it.
+// commit sequences a group, writes it in one batch and publishes it (NoSync)
+// or hands it to the syncer (Sync).
 func (l *Log) commit(group []*pending) {
 	if err := l.Failed(); err != nil {
 		for _, p := range group {
@@ -234,11 +243,12 @@ func (l *Log) commit(group []*pending) {
 	}
 	b := l.kv.NewBatch()
 	defer b.Close()
-	s := newSequencer(l, l.Head(), l.cfg.Now().UTC())
-	// accepted holds the appends written into the batch and the retries of
-	// appends among them: all complete only once the batch is durable and
-	// published, and all fail if the commit fails.
-	accepted := make([]*pending, 0, len(group))
+	s := newSequencer(l, l.written, l.cfg.Now().UTC())
+	// waiting holds the appends written into the batch and the retries of
+	// appends that are not published yet: all complete only once the batch
+	// (and every earlier one) is durable and published, and all fail if a
+	// write or sync on the way fails.
+	waiting := make([]*pending, 0, len(group))
 	for _, p := range group {
 		if err := checkCtx(p.ctx); err != nil {
 			l.finish(p, err)
@@ -249,30 +259,17 @@ func (l *Log) commit(group []*pending) {
 		switch {
 		case err != nil:
 			l.finish(p, err)
-		case out == retryCommitted:
+		case out == retryCommitted && res.Last <= logstore.Offset(l.applied.Load()):
 			// The original append is durable, published and applied.
 			l.finish(p, nil)
 		default:
-			accepted = append(accepted, p)
+			waiting = append(waiting, p)
 		}
 	}
-	if len(accepted) == 0 {
+	if len(waiting) == 0 {
 		return
 	}
-	if err := b.Commit(l.cfg.Sync); err != nil {
-		// The batch may or may not be on disk: stop, and let a reopen find
-		// out. Never retry the sync as if it had worked.
-		l.failed.Store(&err)
-		for _, p := range accepted {
-			p.res = logstore.AppendResult{}
-			l.finish(p, fmt.Errorf("%w: commit failed: %w", logstore.ErrFailed, err))
-		}
-		return
-	}
-	l.publish(s)
-	for _, p := range accepted {
-		l.finish(p, nil)
-	}
+	l.write(b, s, waiting)
 }
 
 // commitBatch commits the requests of one AppendBatch alone, all or nothing.
@@ -287,7 +284,7 @@ func (l *Log) commitBatch(p *pending) {
 	}
 	b := l.kv.NewBatch()
 	defer b.Close()
-	s := newSequencer(l, l.Head(), l.cfg.Now().UTC())
+	s := newSequencer(l, l.written, l.cfg.Now().UTC())
 	ress := make([]logstore.AppendResult, len(p.batch))
 	for i, req := range p.batch {
 		res, out, err := s.add(req, b)
@@ -300,24 +297,53 @@ func (l *Log) commitBatch(p *pending) {
 		}
 		ress[i] = res
 	}
-	if err := b.Commit(l.cfg.Sync); err != nil {
-		l.failed.Store(&err)
-		l.finish(p, fmt.Errorf("%w: commit failed: %w", logstore.ErrFailed, err))
-		return
-	}
-	l.publish(s)
 	p.ress = ress
-	l.finish(p, nil)
+	l.write(b, s, []*pending{p})
 }
 
-// publish makes a committed group visible: head, version cache, OnCommit.
-func (l *Log) publish(s *sequencer) {
-	l.head.Store(uint64(s.head))
-	for stream, st := range s.streams {
-		l.versions.put(stream, st.version)
+// write writes a sequenced group's batch and then publishes it (NoSync mode)
+// or hands it to the syncer (Sync mode), which completes waiting.
+func (l *Log) write(b backend.Batch, s *sequencer, waiting []*pending) {
+	if len(s.records) > 0 {
+		if err := b.Commit(false); err != nil {
+			// The batch may or may not be in the engine: stop, and let a
+			// reopen find out.
+			l.failed.Store(&err)
+			l.failAll(waiting, fmt.Errorf("%w: commit failed: %w", logstore.ErrFailed, err))
+			return
+		}
+		l.written = s.head
+		for stream, st := range s.streams {
+			l.versions.put(stream, st.version)
+		}
 	}
-	if l.cfg.OnCommit != nil {
-		l.cfg.OnCommit(s.records)
+	f := &flight{head: s.head, records: s.records, waiting: waiting}
+	if l.flights == nil {
+		l.publish(f)
+		return
+	}
+	l.flights <- f
+}
+
+func (l *Log) failAll(ps []*pending, err error) {
+	for _, p := range ps {
+		p.res, p.ress = logstore.AppendResult{}, nil
+		l.finish(p, err)
+	}
+}
+
+// publish makes a durable group visible (head, OnCommit) and completes its
+// appends.
+func (l *Log) publish(f *flight) {
+	if len(f.records) > 0 {
+		l.head.Store(uint64(f.head))
+		if l.cfg.OnCommit != nil {
+			l.cfg.OnCommit(f.records)
+		}
+		l.applied.Store(uint64(f.head))
+	}
+	for _, p := range f.waiting {
+		l.finish(p, nil)
 	}
 }
 

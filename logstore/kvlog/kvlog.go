@@ -51,6 +51,9 @@ type Log struct {
 	cfg logstore.Config
 
 	head atomic.Uint64 // last published offset
+	// applied is the last offset whose OnCommit has returned: a retry of
+	// an append at or below it may complete at once.
+	applied atomic.Uint64
 
 	// mu orders Close after running reads and enqueues: they hold it for
 	// reading, Close for writing.
@@ -80,6 +83,14 @@ type Log struct {
 	durable   logstore.Offset
 	lastSync  time.Time
 	syncTimer *time.Timer
+	// written is the head including the groups written and not yet
+	// published (Sync mode): the committer sequences after it.
+	written logstore.Offset
+
+	// flights carries written groups to the syncer (Sync mode only; nil in
+	// NoSync mode); syncerDone is closed when the syncer has exited.
+	flights    chan *flight
+	syncerDone chan struct{}
 }
 
 var _ logstore.Log = (*Log)(nil)
@@ -131,7 +142,13 @@ func Open(kv backend.KV, cfg logstore.Config) (*Log, error) {
 		}
 	}
 	l.head.Store(uint64(head))
-	l.durable = head
+	l.applied.Store(uint64(head))
+	l.durable, l.written = head, head
+	if cfg.Sync {
+		l.flights = make(chan *flight, flightDepth)
+		l.syncerDone = make(chan struct{})
+		go l.sync()
+	}
 	go l.run()
 	return l, nil
 }
