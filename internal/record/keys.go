@@ -73,6 +73,22 @@ func streamPrefix(prefix byte, stream string, extra int) []byte {
 	return append(k, 0)
 }
 
+// AppendLogKey appends the key of the record at offset to dst.
+func AppendLogKey(dst []byte, offset logstore.Offset) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, PrefixLog), uint64(offset))
+}
+
+// AppendStreamKey appends the index key of version of stream to dst.
+func AppendStreamKey(dst []byte, stream string, version uint64) []byte {
+	dst = append(append(append(dst, PrefixStream), stream...), 0)
+	return binary.BigEndian.AppendUint64(dst, version)
+}
+
+// AppendIDKey appends the key of event id within stream to dst.
+func AppendIDKey(dst []byte, stream, id string) []byte {
+	return append(append(append(append(dst, PrefixID), stream...), 0), id...)
+}
+
 // StreamKey returns the index key of version of stream.
 func StreamKey(stream string, version uint64) []byte {
 	return binary.BigEndian.AppendUint64(streamPrefix(PrefixStream, stream, 8), version)

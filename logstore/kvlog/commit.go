@@ -2,6 +2,7 @@ package kvlog
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -347,12 +348,25 @@ func (l *Log) publish(f *flight) {
 	}
 }
 
-// encode writes one record and its index entries into b.
+// encode writes one record and its index entries into b. The batch copies
+// what it is given, so every key and value is built in one scratch buffer:
+// no allocation per event.
 func (l *Log) encode(b backend.Batch, r *logstore.Record) {
-	l.buf = record.Append(l.buf[:0], r)
-	b.Set(record.LogKey(r.Offset), l.buf)
-	b.Set(record.StreamKey(r.Stream, r.Version), record.OffsetValue(r.Offset))
+	buf := record.Append(l.buf[:0], r)
+	n := len(buf)
+	buf = record.AppendLogKey(buf, r.Offset)
+	k := len(buf)
+	buf = record.AppendStreamKey(buf, r.Stream, r.Version)
+	v := len(buf)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(r.Offset))
+	b.Set(buf[n:k], buf[:n])
+	b.Set(buf[k:v], buf[v:])
 	if r.ID != "" {
-		b.Set(record.IDKey(r.Stream, r.ID), record.Uint64(r.Version))
+		i := len(buf)
+		buf = record.AppendIDKey(buf, r.Stream, r.ID)
+		j := len(buf)
+		buf = binary.BigEndian.AppendUint64(buf, r.Version)
+		b.Set(buf[i:j], buf[j:])
 	}
+	l.buf = buf
 }
