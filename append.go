@@ -3,6 +3,7 @@ package eventstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/durablelog/eventstore/logstore"
 )
@@ -36,6 +37,10 @@ import (
 // reopened; when the state machine failed on this append's own events, the
 // events are durable, res says where, and the error wraps ErrStateMachine.
 func (s *Store) Append(ctx context.Context, stream string, expected ExpectedVersion, events ...Event) (res AppendResult, err error) {
+	if s.metrics != nil {
+		start := time.Now()
+		defer func() { s.metrics.appended(err, time.Since(start)) }()
+	}
 	if err := s.checkOpen(); err != nil {
 		return res, err
 	}

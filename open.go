@@ -56,6 +56,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{dir: dir, opts: o, logger: logger, lock: lock, done: make(chan struct{}), notifyCh: make(chan struct{}),
 		noMark: benchknobs.NoHeadMark.Load()}
+	if !benchknobs.NoMetrics.Load() {
+		s.metrics = newStoreMetrics()
+	}
 	if err := s.open(); err != nil {
 		_ = unlockFile(lock)
 		return nil, err
@@ -85,6 +88,9 @@ func (s *Store) open() error {
 		OnCommit:       s.onCommit,
 		MaxBatchEvents: s.opts.maxBatchEvents,
 		MaxBatchBytes:  s.opts.maxBatchBytes,
+	}
+	if s.metrics != nil {
+		cfg.Observer = s.metrics
 	}
 	if src.opener != nil {
 		err = s.openShared(src.opener, cfg)

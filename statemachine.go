@@ -206,6 +206,8 @@ type pendingSnapshot struct {
 	// back if it fails.
 	bytes     uint64
 	applyTime time.Duration
+	// start is when the snapshot began, for the metrics.
+	start time.Time
 }
 
 // snapshotLocked takes a snapshot of the state at m.applied: Snapshot(w)
@@ -234,6 +236,7 @@ func (m *stateMachine) snapshotLocked(wait bool) <-chan error {
 		return out
 	}
 	offset := m.applied
+	start := time.Now()
 	w, err := m.write(offset)
 	if err != nil {
 		// Nothing moves: the events since the last snapshot still count,
@@ -243,7 +246,7 @@ func (m *stateMachine) snapshotLocked(wait bool) <-chan error {
 		out <- err
 		return out
 	}
-	p := pendingSnapshot{w: w, offset: offset, out: out, bytes: m.bytesSince, applyTime: m.applyTimeSince}
+	p := pendingSnapshot{w: w, offset: offset, out: out, bytes: m.bytesSince, applyTime: m.applyTimeSince, start: start}
 	m.last = offset
 	m.eventsSince, m.bytesSince, m.applyTimeSince = 0, 0, 0
 	if m.queue == nil {
@@ -274,6 +277,11 @@ func (m *stateMachine) writer() {
 			m.durable = max(m.durable, p.offset)
 			m.statusMu.Unlock()
 			m.s.logger.Debug("eventstore: snapshot written", "offset", uint64(p.offset), "file", path)
+			if mt := m.s.metrics; mt != nil {
+				h := p.w.Header()
+				mt.snapshotDuration.observeDuration(time.Since(p.start))
+				mt.snapshotBytes.observe(float64(uint64(h.Len()) + h.Size))
+			}
 			if perr := m.prune(); perr != nil {
 				// The snapshot is durable; only the clean-up failed, and
 				// the next snapshot prunes again.

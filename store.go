@@ -48,6 +48,10 @@ type Store struct {
 	// once, at Open).
 	checkpointer logstore.Checkpointer
 	shared       logstore.Shared
+
+	// metrics holds the live metrics (Metrics); nil when the benchmark
+	// that measures their cost turned them off (internal/benchknobs).
+	metrics *storeMetrics
 }
 
 // failure records why the store stopped.

@@ -15,6 +15,18 @@ import (
 func (s *Store) Subscribe(ctx context.Context, from Offset) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		next := max(from, 1)
+		if s.metrics != nil {
+			sub := s.metrics.subscribe()
+			sub.last.Store(uint64(next - 1))
+			defer s.metrics.unsubscribe(sub)
+			inner := yield
+			yield = func(r Record, err error) bool {
+				if err == nil {
+					sub.last.Store(uint64(r.Offset))
+				}
+				return inner(r, err)
+			}
+		}
 		for {
 			// Take the wake-up channel before reading, so that a commit
 			// published after the read is never missed.

@@ -6,7 +6,7 @@ import "strings"
 func All() []Workload {
 	return []Workload{
 		DiskSync, DiskSyncPrealloc,
-		RawSync1, AppendSync1, AppendSync1NoMark, AppendSync1SM,
+		RawSync1, AppendSync1, AppendSync1NoMark, AppendSync1NoMetrics, AppendSync1SM,
 		RawSync16, AppendSync16, AppendSync16NoGroup,
 		RawSync64, AppendSync64,
 		RawSyncBatch100, AppendSyncBatch100,

@@ -50,6 +50,9 @@ var (
 	// AppendSync1NoMark is AppendSync1 without the head mark, to measure
 	// what the mark costs a synced append (a pwrite after each commit).
 	AppendSync1NoMark = Workload{Name: "append/sync/1-writer/no-head-mark", Run: withoutHeadMark(appendWorkload(1, 1, EventSize, eventstore.Sync, false)), DefaultN: 2000}
+	// AppendSync1NoMetrics is AppendSync1 without the store's metrics, to
+	// measure what they cost a synced append.
+	AppendSync1NoMetrics = Workload{Name: "append/sync/1-writer/no-metrics", Run: withoutMetrics(appendWorkload(1, 1, EventSize, eventstore.Sync, false)), DefaultN: 2000}
 	// AppendSync16NoGroup is AppendSync16 with group commit switched off
 	// (one append per engine commit), to measure what group commit brings.
 	AppendSync16NoGroup = Workload{Name: "append/sync/16-writers/no-group-commit", Run: appendWorkload(16, 1, EventSize, eventstore.Sync, false, eventstore.WithGroupCommit(1, 0)), DefaultN: 5000}
@@ -107,6 +110,15 @@ func withoutHeadMark(run func(context.Context, Target, int) (Measurement, error)
 	return func(ctx context.Context, t Target, n int) (Measurement, error) {
 		benchknobs.NoHeadMark.Store(true)
 		defer benchknobs.NoHeadMark.Store(false)
+		return run(ctx, t, n)
+	}
+}
+
+// withoutMetrics runs a workload with the store's metrics turned off.
+func withoutMetrics(run func(context.Context, Target, int) (Measurement, error)) func(context.Context, Target, int) (Measurement, error) {
+	return func(ctx context.Context, t Target, n int) (Measurement, error) {
+		benchknobs.NoMetrics.Store(true)
+		defer benchknobs.NoMetrics.Store(false)
 		return run(ctx, t, n)
 	}
 }

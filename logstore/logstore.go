@@ -128,6 +128,9 @@ type Config struct {
 	// log is now durable.
 	OnSync func(durable Offset)
 
+	// Observer, if not nil, receives the log's measurements.
+	Observer Observer
+
 	// CheckFrom, when not 0, makes the log check at open that it holds
 	// every offset from CheckFrom up to its head: the part that a crash
 	// may have left with a hole, because it was not known to be durable

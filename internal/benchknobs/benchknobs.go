@@ -10,3 +10,8 @@ import "sync/atomic"
 // read, checked or written. It exists to measure the mark's cost on a synced
 // append.
 var NoHeadMark atomic.Bool
+
+// NoMetrics makes Open keep no metrics (Store.Metrics returns zeros and the
+// append path updates none). It exists to measure the metrics' cost on a
+// synced append.
+var NoMetrics atomic.Bool

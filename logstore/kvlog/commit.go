@@ -257,6 +257,9 @@ func (l *Log) commit(group []*pending) {
 		}
 		res, out, err := s.add(p.req, b)
 		p.res = res
+		if err == nil && out != added && l.cfg.Observer != nil {
+			l.cfg.Observer.Retry()
+		}
 		switch {
 		case err != nil:
 			l.finish(p, err)
@@ -305,6 +308,7 @@ func (l *Log) commitBatch(p *pending) {
 // write writes a sequenced group's batch and then publishes it (NoSync mode)
 // or hands it to the syncer (Sync mode), which completes waiting.
 func (l *Log) write(b backend.Batch, s *sequencer, waiting []*pending) {
+	f := &flight{head: s.head, records: s.records, waiting: waiting, appends: s.appends, bytes: s.bytes, start: time.Now()}
 	if len(s.records) > 0 {
 		if err := b.Commit(false); err != nil {
 			// The batch may or may not be in the engine: stop, and let a
@@ -318,7 +322,6 @@ func (l *Log) write(b backend.Batch, s *sequencer, waiting []*pending) {
 			l.versions.put(stream, st.version)
 		}
 	}
-	f := &flight{head: s.head, records: s.records, waiting: waiting}
 	if l.flights == nil {
 		l.publish(f)
 		return
@@ -336,6 +339,9 @@ func (l *Log) failAll(ps []*pending, err error) {
 // publish makes a durable group visible (head, OnCommit) and completes its
 // appends.
 func (l *Log) publish(f *flight) {
+	if len(f.records) > 0 && l.cfg.Observer != nil {
+		l.cfg.Observer.Commit(f.appends, len(f.records), f.bytes, time.Since(f.start))
+	}
 	if len(f.records) > 0 {
 		l.head.Store(uint64(f.head))
 		if l.cfg.OnCommit != nil {

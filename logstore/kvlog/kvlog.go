@@ -291,3 +291,6 @@ func checkCtx(ctx context.Context) error {
 	}
 	return nil
 }
+
+// QueueDepth implements logstore.QueueDepther.
+func (l *Log) QueueDepth() int { return len(l.reqs) }

@@ -17,6 +17,10 @@ type sequencer struct {
 	now     time.Time
 	streams map[string]*streamState
 	records []logstore.Record
+	// appends and bytes count the requests added and their events' data
+	// and metadata bytes, for the observer.
+	appends int
+	bytes   int64
 }
 
 // streamState is a stream touched by the group.
@@ -122,6 +126,13 @@ func (s *sequencer) add(req logstore.AppendRequest, b backend.Batch) (res logsto
 		}
 	}
 	res.Last, res.Version = s.head, st.version
+	s.appends++
+	for _, e := range req.Events {
+		s.bytes += int64(len(e.Data))
+		for k, v := range e.Metadata {
+			s.bytes += int64(len(k) + len(v))
+		}
+	}
 	return res, added, nil
 }
 

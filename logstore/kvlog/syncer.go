@@ -2,6 +2,7 @@ package kvlog
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/durablelog/eventstore/logstore"
 )
@@ -17,6 +18,11 @@ type flight struct {
 	records []logstore.Record // the group's records, in offset order
 	waiting []*pending        // complete when the group is published
 	barrier chan struct{}     // closed when the flight is through, if not nil
+	// For the observer: the appends the group wrote, their data and
+	// metadata bytes, and when its write began.
+	appends int
+	bytes   int64
+	start   time.Time
 }
 
 // sync is the syncer goroutine of Sync mode: the second stage of the
