@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"time"
 
 	"github.com/durablelog/eventstore/internal/headmark"
 	"github.com/durablelog/eventstore/internal/layout"
@@ -45,9 +47,10 @@ func (s *Store) checkMark(m headmark.Mark, found bool) error {
 		return nil
 	}
 	if head < m.Durable && s.opts.durability == Sync {
-		return fmt.Errorf("%w: the log ends at offset %d, but offsets up to %d were durable and acknowledged (head mark %s): the log lost %d events, %d to %d; "+
-			"restore from a backup, or open the store once WithDurability(NoSync) to accept the loss and go on from offset %d (see docs/recovery.md, \"log below its head mark\")",
-			ErrCorrupt, head, m.Durable, headmark.FileName, uint64(m.Durable-head), head+1, m.Durable, head+1)
+		return &CorruptionError{Offset: head + 1, File: filepath.Join(s.dir, headmark.FileName),
+			Err: fmt.Errorf("%w: the log ends at offset %d, but offsets up to %d were durable and acknowledged (head mark): the log lost %d events, %d to %d; "+
+				"restore from a backup, or open the store once WithDurability(NoSync) to accept the loss and go on from offset %d (see docs/recovery.md, \"log below its head mark\")",
+				ErrCorrupt, head, m.Durable, uint64(m.Durable-head), head+1, m.Durable, head+1)}
 	}
 	return s.lost(uint64(m.Head-head), fmt.Sprintf("the log ends at offset %d, below offset %d that the head mark recorded", head, m.Head))
 }
@@ -98,6 +101,7 @@ func (s *Store) writeOpenMark() error {
 	}
 	head := s.Head()
 	m := headmark.Mark{Head: head, Durable: head, Generation: s.generation}
+	s.markState = markState{head: head, durable: head, lastWrite: time.Now(), lastSync: time.Now()}
 	if s.mark == nil {
 		f, err := headmark.Create(s.dir, m)
 		if err != nil {
@@ -112,22 +116,71 @@ func (s *Store) writeOpenMark() error {
 	return nil
 }
 
-// advanceMark records, after a commit or a periodic sync, that the log
-// reached head and is durable up to durable. It runs on the committing
-// goroutine. The mark is written without fsync: it can lag the log after a
-// power cut, never lead it. A failed write stops the store, as a failed
-// commit does.
-func (s *Store) advanceMark(head, durable Offset) {
+// How often the head mark is written and made durable while appends go on.
+const (
+	// markSyncEvery: the mark is fsynced at most this often after commits
+	// (Sync mode) and at each periodic sync (NoSync mode), so that after a
+	// power cut it lags the log by about this much at most.
+	markSyncEvery = time.Second
+	// markWriteEvery: in NoSync mode the mark is written, without fsync,
+	// at most this often, after a commit.
+	markWriteEvery = time.Millisecond
+)
+
+// markState is the head mark's bookkeeping; it is used by one goroutine at
+// a time, the one that publishes commits.
+type markState struct {
+	head, durable       Offset // what the mark should record
+	lastWrite, lastSync time.Time
+}
+
+// onCommitMark records a published commit up to head in the mark. In Sync
+// mode the commit is durable: the mark records it as both acknowledged and
+// durable. In NoSync mode it records it as acknowledged, durable only up to
+// the last periodic sync: if a power cut then loses it, the next Open sees
+// the loss if the mark reached the disk. The mark is written without fsync,
+// and fsynced about once a second; it can lag the log after a power cut,
+// never claim more durable than the log is.
+func (s *Store) onCommitMark(head Offset) {
 	if s.mark == nil {
 		return
 	}
-	if err := s.mark.Write(headmark.Mark{Head: head, Durable: durable, Generation: s.generation}); err != nil {
-		s.fail(0, fmt.Errorf("%w: %w", ErrFailed, err))
+	s.markState.head = head
+	now := time.Now()
+	switch {
+	case s.opts.durability == Sync:
+		s.markState.durable = head
+		s.writeMark(now, now.Sub(s.markState.lastSync) >= markSyncEvery)
+	case now.Sub(s.markState.lastWrite) >= markWriteEvery:
+		s.writeMark(now, false)
 	}
 }
 
-// onSync runs on the committing goroutine after a periodic sync (NoSync).
-func (s *Store) onSync(durable Offset) { s.advanceMark(durable, durable) }
+// onSync runs on the committing goroutine after a periodic sync (NoSync):
+// the log is durable up to durable; the mark records it, with an fsync.
+func (s *Store) onSync(durable Offset) {
+	if s.mark == nil {
+		return
+	}
+	s.markState.durable = durable
+	s.markState.head = max(s.markState.head, durable)
+	s.writeMark(time.Now(), true)
+}
+
+// writeMark writes the mark, with an fsync when sync is set. A failed write
+// stops the store, as a failed commit does.
+func (s *Store) writeMark(now time.Time, sync bool) {
+	m := headmark.Mark{Head: s.markState.head, Durable: s.markState.durable, Generation: s.generation}
+	write := s.mark.Write
+	if sync {
+		write = s.mark.WriteSync
+		s.markState.lastSync = now
+	}
+	s.markState.lastWrite = now
+	if err := write(m); err != nil {
+		s.fail(0, fmt.Errorf("%w: %w", ErrFailed, err))
+	}
+}
 
 // closeMark writes the clean mark after a clean close of the log when clean
 // is set, and closes the file.

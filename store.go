@@ -40,8 +40,9 @@ type Store struct {
 	// mark is the head mark (see internal/headmark); it is written on the
 	// committing goroutine, and at Open and Close. noMark turns it off, for
 	// the benchmark that measures its cost (internal/benchknobs).
-	mark   *headmark.File
-	noMark bool
+	mark      *headmark.File
+	markState markState
+	noMark    bool
 
 	// checkpointer is the log's checkpoint capability, nil when it has
 	// none; shared is set for a log that other processes share (found
@@ -62,9 +63,8 @@ type failure struct {
 
 // onCommit runs on the committing goroutine after each durable commit.
 func (s *Store) onCommit(recs []logstore.Record) {
-	if s.opts.durability == Sync && len(recs) > 0 {
-		last := recs[len(recs)-1].Offset
-		s.advanceMark(last, last)
+	if len(recs) > 0 {
+		s.onCommitMark(recs[len(recs)-1].Offset)
 	}
 	if s.sm != nil {
 		s.sm.applyCommitted(recs)
