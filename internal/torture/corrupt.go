@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -21,7 +22,8 @@ import (
 // Outcome classifies what a damaged store did when it was opened and read.
 type Outcome string
 
-// The outcomes of a corruption trial. Silent and Crash must never happen.
+// The outcomes of a corruption trial. Silent, TailLoss and Crash must never
+// happen.
 const (
 	// Detected: Open, Verify or a read failed with an error wrapping
 	// eventstore.ErrCorrupt.
@@ -36,9 +38,8 @@ const (
 	Prefix Outcome = "prefix"
 	// TailLoss: like Prefix but with nothing flagged: acknowledged events
 	// missing at the end of the log, and no error or report says so. The
-	// store cannot see such a loss when nothing it keeps elsewhere (a
-	// snapshot) remembers the lost tail. Counted apart, not hidden: see
-	// docs/reliability.md.
+	// head mark (HEADMARK) remembers how far the log reached, so a Sync
+	// store must report such a loss: like Silent, it must never happen.
 	TailLoss Outcome = "tail-loss"
 	// Error: Open, Verify or a read failed with an error that does not wrap
 	// ErrCorrupt (the failure is loud, but not classified as corruption).
@@ -65,7 +66,8 @@ type Result struct {
 	Err string `json:"err,omitempty"`
 	// NamesFile and NamesOffset tell whether the error names the damaged
 	// file (or, for a deleted file, any file of the store) or a log
-	// offset.
+	// offset: a CorruptionError's, or the range of offsets the log lost
+	// below its head mark.
 	NamesFile   bool `json:"names_file,omitempty"`
 	NamesOffset bool `json:"names_offset,omitempty"`
 	// Head is the head recovered; Expected the acknowledged head.
@@ -153,6 +155,11 @@ func maps0(m map[Kind]int) map[Kind]int {
 	return out
 }
 
+// lostRange matches the head mark's account of a log that ends below it
+// ("the log lost 14 events, 826 to 839"): it names where the loss is,
+// though the store cannot tell which engine file lost the records.
+var lostRange = regexp.MustCompile(`lost \d+ events, \d+ to \d+`)
+
 func (res *Result) classifyErr(stage string, err error, dir string) {
 	res.Stage = stage
 	res.Err = err.Error()
@@ -171,7 +178,7 @@ func (res *Result) classifyErr(stage string, err error, dir string) {
 		res.NamesFile = res.NamesFile || strings.Contains(msg, dir+"/")
 	}
 	var ce *eventstore.CorruptionError
-	res.NamesOffset = errors.As(err, &ce) && (ce.Offset > 0 || ce.Key != "" || ce.File != "")
+	res.NamesOffset = errors.As(err, &ce) && (ce.Offset > 0 || ce.Key != "" || ce.File != "") || lostRange.MatchString(msg)
 }
 
 // Template is a store written by a workload and left as a trial starts

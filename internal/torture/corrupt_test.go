@@ -1,6 +1,7 @@
 package torture_test
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,8 +16,9 @@ import (
 )
 
 // TestTrialOutcomes builds a pebble template and checks the classification
-// of damages with known outcomes, including a silent one made on purpose:
-// a record rewritten with other data and a valid checksum.
+// of damages with known outcomes, including a silent one made on purpose (a
+// record rewritten with other data and a valid checksum) and a tail loss (the
+// last append cut from the log, with the head mark deleted).
 func TestTrialOutcomes(t *testing.T) {
 	dir := t.TempDir()
 	tpl, err := torture.BuildTemplate(filepath.Join(dir, "template"), "pebble", torture.ProfileDefault, 3, 60, false)
@@ -75,4 +77,58 @@ func TestTrialOutcomes(t *testing.T) {
 	r = torture.RunTrial(&forgedTpl, torture.Damage{Kind: torture.Delete, File: "engine/LOCK", FileKind: "engine-lock"}, work("t3"), time.Minute)
 	require.Equal(t, torture.Silent, r.Outcome, "%+v", r)
 	require.Contains(t, r.Detail, string(torture.KindMismatch))
+
+	// Deleting the head mark loses nothing: the store opens without the
+	// check.
+	r = torture.RunTrial(tpl, torture.Damage{Kind: torture.Delete, File: "HEADMARK", FileKind: "head-mark"}, work("t4"), time.Minute)
+	require.Equal(t, torture.Clean, r.Outcome, "%+v", r)
+
+	// The last append cut from the log, as a damaged write-ahead log
+	// leaves it: the head mark makes it detected, naming the lost
+	// offsets; without the mark it is a tail loss, which nothing reports.
+	cut := filepath.Join(dir, "cut")
+	require.NoError(t, torture.CopyDir(tpl.Dir, cut))
+	h, err := torture.LoadHistory(tpl.HistoryFile)
+	require.NoError(t, err)
+	var last torture.Ack
+	for _, a := range h.Acks() {
+		if a.Last > last.Last {
+			last = a
+		}
+	}
+	require.EqualValues(t, tpl.Head, last.Last)
+	dropRecords(t, engine, filepath.Join(cut, "engine"), uint64(last.First), uint64(last.Last))
+	cutTpl := *tpl
+	cutTpl.Dir = cut
+	r = torture.RunTrial(&cutTpl, torture.Damage{Kind: torture.Delete, File: "engine/LOCK", FileKind: "engine-lock"}, work("t5"), time.Minute)
+	require.Equal(t, torture.Detected, r.Outcome, "%+v", r)
+	require.True(t, r.NamesOffset, r.Err)
+	require.Contains(t, r.Err, fmt.Sprintf("%d to %d", last.First, last.Last))
+	r = torture.RunTrial(&cutTpl, torture.Damage{Kind: torture.Delete, File: "HEADMARK", FileKind: "head-mark"}, work("t6"), time.Minute)
+	require.Equal(t, torture.TailLoss, r.Outcome, "%+v", r)
+	require.Equal(t, last.Events, r.LostEvents)
+}
+
+// dropRecords opens the engine in dir directly and removes the log records
+// from offset from to to, with their stream and id index entries.
+func dropRecords(t *testing.T, engine backend.Engine, dir string, from, to uint64) {
+	t.Helper()
+	kv, err := engine.Open(dir, backend.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	b := kv.NewBatch()
+	for off := from; off <= to; off++ {
+		v, found, err := kv.Get(record.LogKey(off))
+		require.NoError(t, err)
+		require.True(t, found, "offset %d", off)
+		rec, err := record.Decode(v)
+		require.NoError(t, err)
+		b.Delete(record.LogKey(off))
+		b.Delete(record.StreamKey(rec.Stream, rec.Version))
+		if rec.ID != "" {
+			b.Delete(record.IDKey(rec.Stream, rec.ID))
+		}
+	}
+	require.NoError(t, b.Commit(true))
+	b.Close()
+	require.NoError(t, kv.Close())
 }

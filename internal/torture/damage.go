@@ -82,6 +82,7 @@ var fileKinds = []struct {
 }{
 	{regexp.MustCompile(`^STORE$`), "store-file"},
 	{regexp.MustCompile(`^LOCK$`), "store-lock"},
+	{regexp.MustCompile(`^HEADMARK$`), "head-mark"},
 	{regexp.MustCompile(`^snapshots/snap-\d+\.snap$`), "snapshot"},
 	{regexp.MustCompile(`^snapshots/`), "snapshot-other"},
 	{regexp.MustCompile(`^engine/.*\.log$`), "wal"},
