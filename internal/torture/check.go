@@ -27,7 +27,8 @@ const (
 	KindAckMismatch     Kind = "ack-mismatch"     // an acknowledged append present elsewhere than its Ack said
 	KindRejectedPresent Kind = "rejected-present" // an append rejected for its expected version is present
 	KindState           Kind = "state"            // the recovered state differs from a fold over the log
-	KindRecovery        Kind = "recovery"         // the recovery report says events were lost
+	KindRecovery        Kind = "recovery"         // the recovery report says events were lost, or contradicts itself
+	KindGeneration      Kind = "generation"       // the store moved to another generation than expected
 )
 
 // Violation is one broken promise found by Check.
@@ -77,8 +78,10 @@ type Report struct {
 	// acknowledgements, 0 when none was lost.
 	MinLostFirst eventstore.Offset
 
-	// Recovery is the store's recovery report.
-	Recovery eventstore.RecoveryReport
+	// Recovery is the store's recovery report, and Generation the
+	// store's generation (Store.Generation).
+	Recovery   eventstore.RecoveryReport
+	Generation uint64
 	// StateCount and StateHash are the recovered HashState's; FoldHash is
 	// the fold over the log read.
 	StateCount uint64
@@ -149,6 +152,10 @@ type CheckOptions struct {
 	// SkipVerify skips Store.Verify (the index and id-index checks; the
 	// log read checks every record's checksum anyway).
 	SkipVerify bool
+	// Generation, when not 0, is the generation the store must be at: a
+	// store that lost nothing stays in its generation (Report.Generation
+	// of the previous check).
+	Generation uint64
 	// FoldFrom resumes the fold over the log from the state of an earlier
 	// Check of the same store (Report.FoldPoint), instead of folding from
 	// offset 1. This is sound when everything up to that point was
@@ -185,10 +192,8 @@ func Inspect(ctx context.Context, s *eventstore.Store, sm *conformance.HashState
 var ErrVerify = errors.New("torture: Verify failed")
 
 func inspect(ctx context.Context, s *eventstore.Store, sm *conformance.HashState, h *History, o CheckOptions) (*Report, error) {
-	rep := &Report{Recovery: s.LastRecovery(), Head: s.Head()}
-	if rep.Recovery.LostEvents > 0 {
-		rep.add(Violation{Kind: KindRecovery, Detail: fmt.Sprintf("the recovery report says %d events were lost after head %d", rep.Recovery.LostEvents, rep.Recovery.Head)})
-	}
+	rep := &Report{Recovery: s.LastRecovery(), Head: s.Head(), Generation: s.Generation()}
+	checkRecovery(rep, o.Generation)
 	if !o.SkipVerify {
 		if _, err := s.Verify(ctx); err != nil {
 			return rep, fmt.Errorf("%w: %w", ErrVerify, err)
@@ -222,6 +227,41 @@ func inspect(ctx context.Context, s *eventstore.Store, sm *conformance.HashState
 		}
 	}
 	return rep, nil
+}
+
+// RecoveryErr checks a recovery report as Check does (see checkRecovery),
+// for a store that was opened elsewhere (a child process), against the
+// generation want (0: any).
+func RecoveryErr(rec eventstore.RecoveryReport, want uint64) error {
+	rep := &Report{Recovery: rec, Generation: rec.Generation}
+	checkRecovery(rep, want)
+	return rep.Err()
+}
+
+// checkRecovery checks the recovery report: nothing lost, no hole cut, no
+// snapshot set aside for covering lost events, the log not below the head
+// mark, and the generation the expected one (when want is not 0) and the
+// one the report gives.
+func checkRecovery(rep *Report, want uint64) {
+	rec := rep.Recovery
+	if rec.LostEvents > 0 {
+		rep.add(Violation{Kind: KindRecovery, Detail: fmt.Sprintf("the recovery report says %d events were lost after head %d", rec.LostEvents, rec.Head)})
+	}
+	if rec.HoleAt > 0 {
+		rep.add(Violation{Kind: KindRecovery, Offset: rec.HoleAt, Detail: fmt.Sprintf("the recovery report says the log had a hole at offset %d and was cut back", rec.HoleAt)})
+	}
+	if len(rec.LostSnapshots) > 0 {
+		rep.add(Violation{Kind: KindRecovery, Detail: fmt.Sprintf("recovery set aside snapshots past the head: %v", rec.LostSnapshots)})
+	}
+	if rec.HeadMark > rec.Head {
+		rep.add(Violation{Kind: KindRecovery, Detail: fmt.Sprintf("the log ends at offset %d, below the head mark's %d", rec.Head, rec.HeadMark)})
+	}
+	if rec.Generation != rep.Generation {
+		rep.add(Violation{Kind: KindGeneration, Detail: fmt.Sprintf("the recovery report gives generation %d, the store %d", rec.Generation, rep.Generation)})
+	}
+	if want != 0 && rep.Generation != want {
+		rep.add(Violation{Kind: KindGeneration, Detail: fmt.Sprintf("the store is at generation %d, expected %d", rep.Generation, want)})
+	}
 }
 
 // seen is an append found whole in the log.

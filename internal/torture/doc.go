@@ -35,8 +35,10 @@
 // Check reopens nothing: it takes a Store opened with a fresh HashState (see
 // Open) and checks, streaming over the whole log:
 //
-//   - the recovery report lost nothing (LostEvents == 0) and Verify passes
-//     (checksums, dense offsets, dense versions, indexes);
+//   - the recovery report lost nothing (LostEvents == 0, no HoleAt, no
+//     LostSnapshots, the head not below the HeadMark), its Generation is the
+//     store's, and, with CheckOptions.Generation, the expected one;
+//   - Verify passes (checksums, dense offsets, dense versions, indexes);
 //   - offsets are dense from 1 and every stream's versions are dense from 1;
 //   - every record is byte-identical to what its append submitted (Plan),
 //     in the append's stream, at consecutive offsets and versions;
@@ -82,7 +84,9 @@
 // KillLoop runs the whole kill -9 torture of one directory: start a workload
 // child, kill it at a random moment drawn from the seed (during Open, after
 // a random delay, or after a random number of acknowledgements), reopen and
-// Check, adopt the survivors, and go on with the next epoch. Its AfterKill
+// Check (the child's recovery report too: nothing lost, and the generation
+// of the first check throughout), adopt the survivors, and go on with the
+// next epoch. Its AfterKill
 // hook runs between the kill and the reopen (a power-loss test can drop the
 // unsynced writes there). Its error names the engine, the seed and the
 // iteration; KillStats has the figures.
@@ -97,9 +101,10 @@
 // either closes it cleanly or kills the child after the last
 // acknowledgement. RunTrial copies a template, applies one Damage (flip bits,
 // zero a 4 KiB block, truncate, delete) to one file of the directory (engine
-// files, snapshots, STORE, LOCK), then opens and reads the copy in a child
-// process and classifies the outcome (Outcome): detected, clean, prefix,
-// tail-loss (undetected), error (loud, but not ErrCorrupt), silent, crash.
+// files, snapshots, STORE, LOCK, HEADMARK), then opens and reads the copy in
+// a child process and classifies the outcome (Outcome): detected, clean,
+// prefix, tail-loss (undetected), error (loud, but not ErrCorrupt), silent,
+// crash.
 // Campaign plans and runs many trials (a few per damage kind on random
 // files, or every file exhaustively) and Table renders the counts. See
 // docs/reliability.md for the model and the figures.

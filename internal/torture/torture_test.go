@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/durablelog/eventstore"
-	_ "github.com/durablelog/eventstore/backends/memory"
+	"github.com/durablelog/eventstore/backends/memory"
 	"github.com/durablelog/eventstore/conformance"
 	"github.com/durablelog/eventstore/internal/torture"
 	"github.com/stretchr/testify/require"
@@ -78,6 +78,34 @@ func TestCheckFindsTailLoss(t *testing.T) {
 	require.Equal(t, 1, rep.LostAppends)
 	require.Equal(t, len(p.Events), rep.LostEvents)
 	require.True(t, rep.OnlyTailLoss())
+}
+
+// TestCheckFindsReportedLoss: a store whose last append was cut from the
+// log, opened in NoSync mode, reports the loss and moves to generation 2;
+// Check flags the report, the lost append and the generation change.
+func TestCheckFindsReportedLoss(t *testing.T) {
+	dir, h := written(t, 50)
+	var last torture.Ack
+	for _, a := range h.Acks() {
+		if a.Last > last.Last {
+			last = a
+		}
+	}
+	dropRecords(t, memory.Engine{}, filepath.Join(dir, "engine"), uint64(last.First), uint64(last.Last))
+	sm := new(conformance.HashState)
+	s, err := torture.Open(dir, sm, eventstore.WithBackend("memory"), eventstore.WithDurability(eventstore.NoSync))
+	require.NoError(t, err)
+	defer s.Close()
+	rep, err := torture.CheckWith(ctx, s, sm, h, torture.CheckOptions{Generation: 1})
+	require.Error(t, err)
+	require.EqualValues(t, 2, rep.Generation)
+	require.Equal(t, 1, rep.LostAppends)
+	require.Equal(t, 2, rep.Counts[torture.KindRecovery], "the loss, and the log below the head mark: %v", err)
+	require.Equal(t, 1, rep.Counts[torture.KindGeneration], "%v", err)
+	require.ErrorContains(t, torture.RecoveryErr(rep.Recovery, 1), "expected 1")
+	require.NoError(t, torture.RecoveryErr(eventstore.RecoveryReport{Generation: 1, Head: 5, HeadMark: 5}, 1))
+	require.ErrorContains(t, torture.RecoveryErr(eventstore.RecoveryReport{Generation: 1, Head: 5, HeadMark: 6}, 1), "below the head mark")
+	require.ErrorContains(t, torture.RecoveryErr(eventstore.RecoveryReport{Generation: 1, HoleAt: 3}, 0), "hole at offset 3")
 }
 
 func TestCheckFindsMisplacedAck(t *testing.T) {
@@ -269,7 +297,7 @@ func popcount(b byte) int {
 
 func TestFileKinds(t *testing.T) {
 	for rel, kind := range map[string]string{
-		"STORE": "store-file", "LOCK": "store-lock", "snapshots/snap-00000000000000000050.snap": "snapshot",
+		"STORE": "store-file", "LOCK": "store-lock", "HEADMARK": "head-mark", "snapshots/snap-00000000000000000050.snap": "snapshot",
 		"engine/000004.log": "wal", "engine/00001.mem": "wal", "engine/000007.sst": "sst",
 		"engine/MANIFEST-000005": "manifest", "engine/MANIFEST": "manifest", "engine/CURRENT": "current",
 		"engine/OPTIONS-000009": "options", "engine/LOG": "info-log", "engine/LOG.old.1700000000": "info-log",
