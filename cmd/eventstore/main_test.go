@@ -18,6 +18,7 @@ import (
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/internal/lazyfs"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -26,6 +27,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	lazyfs.MaybeRunServer() // a lazyfs server for TestRestorePowerCut: serve and exit
 	tmp, err := os.MkdirTemp("", "eventstore-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
