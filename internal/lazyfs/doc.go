@@ -33,6 +33,11 @@
 //   - attributes other than the size (mode, owner, times) are applied to
 //     the backing file at once: they are not modelled as volatile.
 //
+// With Options.Ordered (ServerOptions.Ordered), a file's fsync also makes
+// every pending directory change of the file system durable, as the journal
+// commit of ext4 in data=ordered mode does: a model of ext4 rather than of
+// POSIX. A name made durable that way keeps only its file's synced data.
+//
 // Cut (FS.Cut, Mount.Cut, Server.Cut) drops the volatile state: every
 // operation fails with EIO from then on, the staging directory is removed
 // (the orphans are freed, as fsck would), and the mount is taken down. A
@@ -81,7 +86,9 @@
 // Linux does after a failed writeback: the writes it should have made
 // durable stay readable but are marked clean, so a later fsync succeeds
 // without writing them, and the cut drops them. A program that retries the
-// fsync and carries on is then caught by the next cut.
+// fsync and carries on is then caught by the next cut. A rule can also cut
+// the power as a chosen operation arrives (Rule.Cut): a crash point at, say,
+// the third fsync of a write-ahead log, rather than at a moment.
 //
 // # Limits
 //

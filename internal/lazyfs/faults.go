@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Op is a kind of file-system operation, for fault injection.
@@ -45,6 +46,23 @@ type Rule struct {
 	Times int `json:"times,omitempty"`
 	// Errno is the error, syscall.EIO when zero.
 	Errno syscall.Errno `json:"errno,omitempty"`
+	// Cut, instead of failing the operation, cuts the power as it
+	// arrives, before it takes effect: the volatile state is dropped as by
+	// FS.Cut, and this and every later operation fails with EIO. A crash
+	// point at a chosen operation (the third fsync of a write-ahead log,
+	// say) rather than at a moment. The mount stays up, failing, until
+	// the test's own Cut or Close takes it down.
+	Cut bool `json:"cut,omitempty"`
+	// Delay, instead of failing the operation, holds it that long before
+	// it takes effect, as a slow disk would; the rest of the file system
+	// goes on meanwhile. It applies to the operations on an open file
+	// (fsync, fsyncdir, write, read), and a rule that delays is the last
+	// one checked for the operation.
+	Delay time.Duration `json:"delay,omitempty"`
+	// Older matches only a file that has a newer sibling: another name in
+	// the same directory that Path matches too and that sorts after it,
+	// as an older one of numbered, zero-padded logs does ("engine/*.mem").
+	Older bool `json:"older,omitempty"`
 }
 
 func (r Rule) String() string {
@@ -54,6 +72,15 @@ func (r Rule) String() string {
 	}
 	if r.Times > 0 {
 		s += fmt.Sprintf(" %d times", r.Times)
+	}
+	if r.Older {
+		s += " (an older file)"
+	}
+	if r.Delay > 0 {
+		s += fmt.Sprintf(": delay %v", r.Delay)
+	}
+	if r.Cut {
+		s += ": cut the power"
 	}
 	return s
 }
@@ -88,7 +115,7 @@ type rule struct {
 // the file system's lock.
 func (fs *FS) check(op Op, p string) syscall.Errno {
 	for _, r := range fs.rules {
-		if !r.matches(op, p) {
+		if !r.matches(op, p) || (r.Older && !fs.hasNewerSibling(&r.Rule, p)) {
 			continue
 		}
 		r.seen++
@@ -96,6 +123,20 @@ func (fs *FS) check(op Op, p string) syscall.Errno {
 			continue
 		}
 		r.failed++
+		if r.Delay > 0 && (op == OpFsync || op == OpFsyncDir || op == OpWrite || op == OpRead) {
+			// The rules may be replaced while the lock is released:
+			// stop here.
+			fs.mu.Unlock()
+			time.Sleep(r.Delay)
+			fs.mu.Lock()
+			return fs.live()
+		}
+		if r.Cut {
+			fs.logf("lazyfs: power cut at %s %s (rule %v)", op, p, r.Rule)
+			fs.cutLocked()
+			fs.stats.CutAt = fmt.Sprintf("%s %s", op, p)
+			return syscall.EIO
+		}
 		fs.stats.Faults++
 		fs.logf("lazyfs: injected %v on %s %s (rule %v)", r.errno(), op, p, r.Rule)
 		return r.errno()
@@ -108,4 +149,25 @@ func (r *Rule) errno() syscall.Errno {
 		return syscall.EIO
 	}
 	return r.Errno
+}
+
+// hasNewerSibling reports whether the directory of the file at p holds
+// another name that matches r and sorts after p's; the caller holds mu.
+func (fs *FS) hasNewerSibling(r *Rule, p string) bool {
+	dir, base := path.Split(p)
+	d := fs.root
+	for _, name := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if name == "" {
+			continue
+		}
+		if d = d.vol[name]; d == nil || !d.dir {
+			return false
+		}
+	}
+	for name := range d.vol {
+		if name > base && r.matches(r.Op, dir+name) {
+			return true
+		}
+	}
+	return false
 }

@@ -52,6 +52,9 @@ type Stats struct {
 	// Cut is set once the power was cut: the figures above are then what
 	// the cut dropped.
 	Cut bool `json:"cut"`
+	// CutAt names the operation a Cut rule cut the power at ("fsync
+	// store/engine/00005.mem"), "" when the cut came from FS.Cut.
+	CutAt string `json:"cut_at,omitempty"`
 }
 
 // FS is the file system's state: the durable state is the backing
@@ -61,6 +64,7 @@ type FS struct {
 	backing string
 	stage   string
 	logf    func(format string, args ...any)
+	ordered bool // see Options.Ordered
 
 	mu     sync.Mutex
 	root   *node
@@ -118,6 +122,12 @@ type Options struct {
 	// Logf receives diagnostics (injected faults, unmount trouble). The
 	// default discards them.
 	Logf func(format string, args ...any)
+	// Ordered makes a file's fsync also make every pending directory change
+	// of the file system durable (names created, removed or renamed, with
+	// the synced data of their files), as the journal commit of ext4 in
+	// data=ordered mode does. The default is POSIX's rule, stricter: only
+	// an fsync of the directory makes its entries durable.
+	Ordered bool
 }
 
 // New returns the file system over the backing directory backing, which
@@ -134,7 +144,7 @@ func New(backing string, o Options) (*FS, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("lazyfs: backing %s is not a directory", abs)
 	}
-	fs := &FS{backing: abs, stage: filepath.Join(abs, stageName), logf: o.Logf,
+	fs := &FS{backing: abs, stage: filepath.Join(abs, stageName), logf: o.Logf, ordered: o.Ordered,
 		nextID: rootID + 1, nodes: map[uint64]*node{}, byIno: map[uint64]*node{}}
 	if fs.logf == nil {
 		fs.logf = func(string, ...any) {}
@@ -210,14 +220,19 @@ func (fs *FS) measure() Stats {
 func (fs *FS) Cut() Stats {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	fs.cutLocked()
+	return fs.stats
+}
+
+// cutLocked cuts the power, once; the caller holds mu.
+func (fs *FS) cutLocked() {
 	if fs.cut || fs.closed {
-		return fs.stats
+		return
 	}
 	fs.stats = fs.measure()
 	fs.stats.Cut = true
 	fs.cut = true
 	fs.release()
-	return fs.stats
 }
 
 // SyncAll makes everything durable, as a clean shutdown does: it writes
@@ -237,6 +252,13 @@ func (fs *FS) SyncAll() error {
 			}
 		}
 	}
+	return errors.Join(append(errs, fs.applyAllDirs())...)
+}
+
+// applyAllDirs makes every directory's pending entries durable; the caller
+// holds mu.
+func (fs *FS) applyAllDirs() error {
+	var errs []error
 	// Directories top down, so that a staged directory is in place before
 	// its own entries are applied.
 	queue := []*node{fs.root}
@@ -864,6 +886,12 @@ func (fs *FS) fsync(n *node, pid uint32) syscall.Errno {
 	if err := fs.writeBack(n); err != nil {
 		fs.logf("lazyfs: fsync %s: %v", fs.path(n), err)
 		return gofs.ToErrno(err)
+	}
+	if fs.ordered {
+		if err := fs.applyAllDirs(); err != nil {
+			fs.logf("lazyfs: fsync %s: commit the directory changes: %v", fs.path(n), err)
+			return gofs.ToErrno(err)
+		}
 	}
 	fs.stats.Fsyncs++
 	return 0

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/durablelog/eventstore/internal/lazyfs"
 	"github.com/stretchr/testify/require"
@@ -27,6 +28,7 @@ type env struct {
 	backing string
 	mnt     string
 	srv     *lazyfs.Server
+	ordered bool // mount with ServerOptions.Ordered
 }
 
 func newEnv(t *testing.T) *env {
@@ -49,7 +51,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) mount() {
 	e.t.Helper()
-	srv, err := lazyfs.StartServer(e.backing, e.mnt, testing.Verbose())
+	srv, err := lazyfs.StartServerWith(e.backing, e.mnt, lazyfs.ServerOptions{Verbose: testing.Verbose(), Ordered: e.ordered})
 	require.NoError(e.t, err)
 	e.srv = srv
 }
@@ -156,6 +158,29 @@ func TestNewFileNeedsDirectoryFsync(t *testing.T) {
 	e.requireContent("both", "c")
 	// The name is durable, the data is not.
 	e.requireContent("dir-only", "")
+}
+
+// TestOrderedFsyncCommitsDirectories: with Ordered, as on ext4, a file's
+// fsync also makes every pending name durable, with only the synced data of
+// its file, and every removal.
+func TestOrderedFsyncCommitsDirectories(t *testing.T) {
+	e := newEnv(t)
+	require.NoError(t, e.srv.Unmount())
+	e.ordered = true
+	e.mount()
+	e.write("gone", "g", true)
+	e.syncDir(".")
+	require.NoError(t, os.Mkdir(e.p("d"), 0o755))
+	e.write("d/unsynced", "u", false)
+	require.NoError(t, os.Remove(e.p("gone")))
+	e.write("synced", "s", true) // commits every name above
+	e.write("later", "l", true)
+	require.NoError(t, os.Remove(e.p("later"))) // after the last fsync: pending
+	e.cut()
+	e.requireContent("synced", "s")
+	e.requireContent("d/unsynced", "")
+	e.requireMissing("gone")
+	e.requireContent("later", "l")
 }
 
 func TestRenameNeedsDirectoryFsync(t *testing.T) {
@@ -318,6 +343,79 @@ func TestFailedFsyncLosesTheData(t *testing.T) {
 	require.EqualValues(t, 5, st.LostBytes)
 	e.cut()
 	e.requireContent("wal", "good;\x00\x00\x00\x00\x00later;")
+}
+
+// TestCutAtOperation: a Cut rule cuts the power as the chosen fsync
+// arrives: the first file's synced data stays, the second's fsync never
+// happens, and everything fails from then on until the remount.
+func TestCutAtOperation(t *testing.T) {
+	e := newEnv(t)
+	e.write("old", "durable;", true)
+	e.write("new", "durable;", true)
+	e.syncDir(".")
+	require.NoError(t, e.srv.SetRules(lazyfs.Rule{Op: lazyfs.OpFsync, Path: "old", After: 1, Cut: true}))
+	appendSync := func(name, data string) error {
+		f, err := os.OpenFile(e.p(name), os.O_RDWR|os.O_APPEND, 0)
+		require.NoError(t, err)
+		defer f.Close()
+		_, err = f.Write([]byte(data))
+		require.NoError(t, err)
+		return f.Sync()
+	}
+	require.NoError(t, appendSync("old", "tail;"), "the first matching fsync is skipped (After)")
+	require.NoError(t, appendSync("new", "synced;"))
+	require.ErrorIs(t, appendSync("old", "lost;"), syscall.EIO, "the power is cut as this fsync arrives")
+	_, err := os.ReadFile(e.p("new"))
+	require.Error(t, err, "nothing works after the cut")
+	st := e.cut()
+	require.True(t, st.Cut)
+	require.Equal(t, "fsync old", st.CutAt)
+	e.requireContent("old", "durable;tail;")
+	e.requireContent("new", "durable;synced;")
+}
+
+// TestCutAtOlderFile: an Older rule skips the newest of the matching files
+// and cuts at the fsync of an older one.
+func TestCutAtOlderFile(t *testing.T) {
+	e := newEnv(t)
+	require.NoError(t, os.Mkdir(e.p("wal"), 0o755))
+	e.write("wal/001.log", "a;", true)
+	e.write("wal/002.log", "b;", true)
+	e.write("wal/other", "c;", true)
+	e.syncDir("wal")
+	e.syncDir(".")
+	require.NoError(t, e.srv.SetRules(lazyfs.Rule{Op: lazyfs.OpFsync, Path: "wal/*.log", Older: true, Cut: true}))
+	f, err := os.OpenFile(e.p("wal/002.log"), os.O_RDWR|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.Write([]byte("new;"))
+	require.NoError(t, err)
+	require.NoError(t, f.Sync(), "the newest log is not matched")
+	require.NoError(t, f.Close())
+	f, err = os.OpenFile(e.p("wal/001.log"), os.O_RDWR|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.Write([]byte("old;"))
+	require.NoError(t, err)
+	require.ErrorIs(t, f.Sync(), syscall.EIO)
+	_ = f.Close()
+	st := e.cut()
+	require.Equal(t, "fsync wal/001.log", st.CutAt)
+	e.requireContent("wal/001.log", "a;")
+	e.requireContent("wal/002.log", "b;new;")
+}
+
+// TestDelayedFsync: a Delay rule holds the fsync, not the file system.
+func TestDelayedFsync(t *testing.T) {
+	e := newEnv(t)
+	e.write("slow", "s", true)
+	e.syncDir(".")
+	require.NoError(t, e.srv.SetRules(lazyfs.Rule{Op: lazyfs.OpFsync, Path: "slow", Delay: time.Second}))
+	start := time.Now()
+	e.write("fast", "f", true)
+	require.Less(t, time.Since(start), time.Second, "other files are not delayed")
+	e.write("slow", "t", true)
+	require.GreaterOrEqual(t, time.Since(start), time.Second)
+	e.cut()
+	e.requireContent("slow", "t")
 }
 
 func TestRulesFailWritesRenamesAndDirFsyncs(t *testing.T) {

@@ -24,6 +24,7 @@ type serverSpec struct {
 	Backing    string `json:"backing"`
 	Mountpoint string `json:"mountpoint"`
 	Verbose    bool   `json:"verbose,omitempty"`
+	Ordered    bool   `json:"ordered,omitempty"`
 }
 
 // request is one command to a server, one JSON line on its stdin.
@@ -62,7 +63,7 @@ func runServer(raw string) int {
 		return 2
 	}
 	logger := log.New(os.Stderr, "lazyfs server: ", log.Lmicroseconds)
-	o := Options{Logf: func(string, ...any) {}}
+	o := Options{Logf: func(string, ...any) {}, Ordered: spec.Ordered}
 	if spec.Verbose {
 		o.Logf = logger.Printf
 	}
@@ -145,6 +146,21 @@ type Server struct {
 // StartServer mounts a lazyfs over backing at mountpoint, served by a child
 // process, and returns once the mount is up.
 func StartServer(backing, mountpoint string, verbose bool) (*Server, error) {
+	return StartServerWith(backing, mountpoint, ServerOptions{Verbose: verbose})
+}
+
+// ServerOptions configure StartServerWith.
+type ServerOptions struct {
+	// Verbose copies the server's diagnostics to this process's stderr.
+	Verbose bool
+	// Ordered is Options.Ordered: a file's fsync also commits every
+	// pending directory change, as on ext4.
+	Ordered bool
+}
+
+// StartServerWith is StartServer with options.
+func StartServerWith(backing, mountpoint string, o ServerOptions) (*Server, error) {
+	verbose := o.Verbose
 	if err := Available(); err != nil {
 		return nil, err
 	}
@@ -156,7 +172,7 @@ func StartServer(backing, mountpoint string, verbose bool) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(serverSpec{Backing: b, Mountpoint: mp, Verbose: verbose})
+	raw, err := json.Marshal(serverSpec{Backing: b, Mountpoint: mp, Verbose: verbose, Ordered: o.Ordered})
 	if err != nil {
 		return nil, err
 	}
