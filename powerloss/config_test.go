@@ -16,6 +16,7 @@ var (
 	flagCuts     = flag.Int("powerloss.cuts", 0, "power cuts per engine in TestPowerLossFUSE (default 6, long 300)")
 	flagDuration = flag.Duration("powerloss.duration", 0, "bound on each engine's TestPowerLossFUSE loop (default none, long 15m)")
 	flagPoints   = flag.Int("powerloss.points", 0, "crash points of TestPebbleCrashPoints (default 240, long 25000)")
+	flagNoSync   = flag.Int("powerloss.nosync-cuts", 0, "power cuts of TestBadgerNoSyncPowerCuts (default 10, long 400; -powerloss.duration bounds it too)")
 	flagEngines  = flag.String("powerloss.engines", "", "comma-separated engines to run (default all)")
 	flagProfile  = flag.String("powerloss.profile", "small", "engine profile of TestPowerLossFUSE (see torture.EngineConfig): small or \"\" for the defaults")
 	flagVerbose  = flag.Bool("powerloss.verbose", false, "log every iteration, and the lazyfs server's diagnostics")
@@ -51,6 +52,8 @@ func loopDuration() time.Duration {
 	}
 	return 0
 }
+
+func noSyncCuts() int { return pick(*flagLong, 10, 400, *flagNoSync) }
 
 func crashPoints() int { return pick(*flagLong, 240, 25000, *flagPoints) }
 

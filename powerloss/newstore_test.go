@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var flagStrict = flag.Bool("powerloss.strict", true, "fail TestNewStorePowerCut and TestCloseAfterFailedCommit on what they find (false: report it loudly and skip)")
+var flagStrict = flag.Bool("powerloss.strict", true, "fail TestNewStorePowerCut, TestCloseAfterFailedCommit and TestBadgerNoSyncPowerCuts on what they find (false: report it loudly and skip, or count it)")
 
 // TestNewStorePowerCut: a store that Open has just created must keep its
 // acknowledged appends through a power cut. Two cases per engine: Open

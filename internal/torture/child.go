@@ -34,6 +34,9 @@ type ChildSpec struct {
 	Backend string `json:"backend"`
 	// Profile names the engine configuration (see EngineConfig).
 	Profile string `json:"profile,omitempty"`
+	// NoSync opens the store WithDurability(NoSync) instead of Sync:
+	// appends are acknowledged before they are durable.
+	NoSync bool `json:"no_sync,omitempty"`
 	// Workload is run in ModeWorkload. With MaxAppends > 0 the child
 	// closes the store and exits after them; otherwise it runs until it
 	// is killed.
@@ -105,6 +108,9 @@ func workloadChild(spec ChildSpec, w *lineWriter) int {
 	if err != nil {
 		w.send(message{T: "error", Err: err.Error()})
 		return 1
+	}
+	if spec.NoSync {
+		opts = append(opts, eventstore.WithDurability(eventstore.NoSync))
 	}
 	sm := new(conformance.HashState)
 	s, err := Open(spec.Dir, sm, opts...)

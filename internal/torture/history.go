@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"sync"
+
+	"github.com/durablelog/eventstore"
 )
 
 // History is what a series of workload runs on one directory acknowledged
@@ -67,6 +69,24 @@ func (h *History) Acks() []Ack {
 	}
 	slices.SortFunc(out, func(a, b Ack) int { return cmp.Compare(a.First, b.First) })
 	return out
+}
+
+// Forget drops the acknowledged appends that start after head, and returns
+// how many appends and events it dropped: a NoSync store that lost them
+// (a power cut) gives their offsets to other appends, so they must no
+// longer be required.
+func (h *History) Forget(head eventstore.Offset) (appends, events int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, a := range h.acks {
+		if a.First > head {
+			delete(h.acks, id)
+			delete(h.hashOK, id)
+			appends++
+			events += a.Events
+		}
+	}
+	return appends, events
 }
 
 // Rejected returns the appends rejected so far.

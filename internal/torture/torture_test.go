@@ -208,6 +208,27 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+// TestHistoryForget: the acknowledgements past a head are dropped, the
+// others kept.
+func TestHistoryForget(t *testing.T) {
+	_, h := written(t, 30)
+	acks := h.Acks()
+	head := acks[len(acks)/2].Last
+	var wantApps, wantEvents int
+	for _, a := range acks {
+		if a.First > head {
+			wantApps++
+			wantEvents += a.Events
+		}
+	}
+	require.Positive(t, wantApps)
+	apps, events := h.Forget(head)
+	require.Equal(t, wantApps, apps)
+	require.Equal(t, wantEvents, events)
+	require.Len(t, h.Acks(), len(acks)-wantApps)
+	require.Equal(t, head, h.Acks()[len(h.Acks())-1].Last)
+}
+
 func TestHistorySaveLoad(t *testing.T) {
 	_, h := written(t, 30)
 	path := filepath.Join(t.TempDir(), "h.json")
