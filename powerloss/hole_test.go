@@ -41,7 +41,7 @@ func TestBadgerHoleForged(t *testing.T) {
 		_, err := s.Append(ctx, fmt.Sprintf("s%d", i%4), eventstore.Any, events...)
 		require.NoError(t, err)
 	}
-	head := uint64(s.Head())
+	head := s.Head()
 	require.NoError(t, s.Close())
 
 	hole := head / 2
@@ -49,7 +49,7 @@ func TestBadgerHoleForged(t *testing.T) {
 	f, m, err := headmark.Open(dir)
 	require.NoError(t, err)
 	require.True(t, m.Clean)
-	require.NoError(t, f.WriteSync(headmark.Mark{Head: m.Head, Durable: hole - 10, Generation: m.Generation}))
+	require.NoError(t, f.WriteSync(headmark.Mark{Head: m.Head, Durable: eventstore.Offset(hole - 10), Generation: m.Generation}))
 	require.NoError(t, f.Close())
 
 	refused := filepath.Join(base, "sync")
@@ -94,7 +94,7 @@ func TestBadgerHoleForged(t *testing.T) {
 
 // dropLogRecords opens the badger engine in dir directly and removes the log
 // records from offset from to to, with their stream and id index entries.
-func dropLogRecords(t *testing.T, dir string, from, to uint64) {
+func dropLogRecords(t *testing.T, dir string, from, to eventstore.Offset) {
 	t.Helper()
 	kv, err := badger.Engine{}.Open(dir, backend.Options{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)

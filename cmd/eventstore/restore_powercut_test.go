@@ -8,6 +8,7 @@ import (
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/internal/dump"
+	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/durablelog/eventstore/internal/lazyfs"
 	"github.com/durablelog/eventstore/internal/snapfile"
 	"github.com/stretchr/testify/require"
@@ -59,7 +60,7 @@ func TestRestorePowerCut(t *testing.T) {
 			srv, err = lazyfs.StartServer(backing, mnt, false)
 			require.NoError(t, err)
 
-			snaps, err := snapfile.List(filepath.Join(dst, snapshotDirName))
+			snaps, err := snapfile.List(layout.Snapshots(dst))
 			require.NoError(t, err, "the restored store's snapshots after the power cut")
 			require.Len(t, snaps, rr.Snapshots, "snapshots after the power cut: %v", snaps)
 			requireSameRecords(t, want, readStore(t, dst))

@@ -97,7 +97,7 @@ func TestTrialOutcomes(t *testing.T) {
 		}
 	}
 	require.EqualValues(t, tpl.Head, last.Last)
-	dropRecords(t, engine, filepath.Join(cut, "engine"), uint64(last.First), uint64(last.Last))
+	dropRecords(t, engine, filepath.Join(cut, "engine"), last.First, last.Last)
 	cutTpl := *tpl
 	cutTpl.Dir = cut
 	r = torture.RunTrial(&cutTpl, torture.Damage{Kind: torture.Delete, File: "engine/LOCK", FileKind: "engine-lock"}, work("t5"), time.Minute)
@@ -111,7 +111,7 @@ func TestTrialOutcomes(t *testing.T) {
 
 // dropRecords opens the engine in dir directly and removes the log records
 // from offset from to to, with their stream and id index entries.
-func dropRecords(t *testing.T, engine backend.Engine, dir string, from, to uint64) {
+func dropRecords(t *testing.T, engine backend.Engine, dir string, from, to eventstore.Offset) {
 	t.Helper()
 	kv, err := engine.Open(dir, backend.Options{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)

@@ -91,7 +91,7 @@ func TestCheckFindsReportedLoss(t *testing.T) {
 			last = a
 		}
 	}
-	dropRecords(t, memory.Engine{}, filepath.Join(dir, "engine"), uint64(last.First), uint64(last.Last))
+	dropRecords(t, memory.Engine{}, filepath.Join(dir, "engine"), last.First, last.Last)
 	sm := new(conformance.HashState)
 	s, err := torture.Open(dir, sm, eventstore.WithBackend("memory"), eventstore.WithDurability(eventstore.NoSync))
 	require.NoError(t, err)
