@@ -145,7 +145,7 @@ func (l *Log) Head() logstore.Offset { return logstore.Offset(l.head.Load()) }
 
 // Identity implements logstore.Shared.
 func (l *Log) Identity() string {
-	return fmt.Sprintf("postgres database %q schema %q", l.dbName, l.q.schema)
+	return identity(l.dbName, l.q.schema)
 }
 
 // Generation implements logstore.Shared: the generation as this process
