@@ -105,6 +105,9 @@ type conflictResult struct {
 }
 
 func runAppend(ctx context.Context, a *app, o appendOptions) (err error) {
+	if _, err := a.useTempDir(); err != nil {
+		return err
+	}
 	if err := a.requireDir(); err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func runBackup(ctx context.Context, a *app, dest string) (err error) {
 		return err
 	}
 	b.done()
-	res := backupResult{Dir: a.dir, Dest: dest, Method: rep.Method, Backend: rep.Backend, Head: uint64(rep.Head),
+	res := backupResult{Dir: a.where(), Dest: dest, Method: rep.Method, Backend: rep.Backend, Head: uint64(rep.Head),
 		Snapshots: rep.Snapshots, ContentHash: rep.ContentHash, Seconds: rep.Duration.Seconds()}
 	if a.json {
 		return a.printJSON(res)

@@ -118,7 +118,7 @@ func runBench(ctx context.Context, a *app, o benchOptions) (err error) {
 	if name == "" {
 		name = eventstore.DefaultBackend
 	}
-	if err := checkBackend(name); err != nil {
+	if err := checkEngine(name, "bench", "it writes a throwaway store, which on PostgreSQL would land in a shared schema"); err != nil {
 		return err
 	}
 	dir := a.dir

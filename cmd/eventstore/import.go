@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/backends/postgres"
 	"github.com/durablelog/eventstore/internal/dump"
 	"github.com/spf13/cobra"
 )
@@ -27,19 +28,28 @@ full verify and has the dump's content hash. A damaged or truncated dump
 dump is visible in it.
 
 --backend chooses the new store's engine; the default is the engine the dump
-was exported from (rocksdb when that was memory). --check only checks the dump
-and writes nothing.`
+was exported from (rocksdb when that was memory or postgres). --check only
+checks the dump and writes nothing.
+
+--backend postgres imports into the schema --schema of the server --dsn names
+(default: the PG* environment variables), which must not exist yet or be
+empty: the store is built and checked in a staging schema beside it and moved
+into place in one transaction, as 'eventstore migrate --to postgres' does.
+--dir is optional there: a new local directory for the store.`
 
 const importExample = `  eventstore import -d data/restored -i events.esdump
   eventstore import -d data/restored -i events.esdump --backend pebble
   gunzip -c events.esdump.gz | eventstore import -d data/restored -i -
-  eventstore import -i events.esdump --check`
+  eventstore import -i events.esdump --check
+  eventstore import -i events.esdump --backend postgres --dsn postgres://app@db/orders --schema orders`
 
 // importResult is import's output.
 type importResult struct {
-	In          string `json:"in"`
-	Dir         string `json:"dir,omitempty"`
-	Backend     string `json:"backend,omitempty"`
+	In      string `json:"in"`
+	Dir     string `json:"dir,omitempty"`
+	Backend string `json:"backend,omitempty"`
+	// Location names the schema of an import into PostgreSQL.
+	Location    string `json:"location,omitempty"`
 	Head        uint64 `json:"head"`
 	ContentHash string `json:"content_hash"`
 	Checked     bool   `json:"check_only,omitempty"`
@@ -102,6 +112,10 @@ func runImport(ctx context.Context, a *app, in string, check bool) error {
 			}
 		}
 		b.done()
+	} else if a.backend == postgres.Name {
+		if err := a.importToPostgres(ctx, in, dr, &res); err != nil {
+			return err
+		}
 	} else {
 		if err := a.requireDir(); err != nil {
 			return err
@@ -133,7 +147,11 @@ func runImport(ctx context.Context, a *app, in string, check bool) error {
 		a.printf("dump ok: %d records up to offset %d, exported from %s at %s\n", tr.Records, tr.Last,
 			dr.Header().Backend, dr.Header().Created.Format(time.RFC3339))
 	} else {
-		a.printf("imported %d records up to offset %d into %s (%s)\n", tr.Records, tr.Last, a.dir, res.Backend)
+		into := a.dir
+		if res.Location != "" {
+			into = res.Location
+		}
+		a.printf("imported %d records up to offset %d into %s (%s)\n", tr.Records, tr.Last, into, res.Backend)
 	}
 	a.printf("content hash %s\n", res.ContentHash)
 	a.printf("throughput   %s\n", res.Throughput)
@@ -150,7 +168,7 @@ func newStoreBackend(flag, source string) (string, error) {
 	name := flag
 	if name == "" {
 		name = source
-		if name == "" || durableBackend(name) != nil {
+		if name == "" || isLogBackend(name) || durableBackend(name) != nil {
 			name = eventstore.DefaultBackend
 		}
 	}
@@ -161,8 +179,9 @@ func newStoreBackend(flag, source string) (string, error) {
 // store: a full verify, and its content hash against the dump's. want, if
 // not nil, is checked against the trailer too (a backup's manifest). It
 // returns the time the checks took, in seconds.
-func importInto(ctx context.Context, a *app, dir, name string, dr *dump.Reader, want *dump.Manifest) (checkSeconds float64, err error) {
-	s, err := eventstore.Open(dir, eventstore.WithBackend(name), eventstore.WithDurability(eventstore.NoSync))
+// opts configure the backend.
+func importInto(ctx context.Context, a *app, dir, name string, dr *dump.Reader, want *dump.Manifest, opts ...eventstore.Option) (checkSeconds float64, err error) {
+	s, err := eventstore.Open(dir, append([]eventstore.Option{eventstore.WithBackend(name), eventstore.WithDurability(eventstore.NoSync)}, opts...)...)
 	if err != nil {
 		return 0, err
 	}

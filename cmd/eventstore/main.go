@@ -11,12 +11,14 @@ import (
 	"strings"
 	"syscall"
 
-	// Each engine registers itself under its name when imported; the
-	// command works on every engine.
+	// Each engine and log backend registers itself under its name when
+	// imported; the command works on every one of them.
 	_ "github.com/durablelog/eventstore/backends/badger"
 	_ "github.com/durablelog/eventstore/backends/memory"
 	_ "github.com/durablelog/eventstore/backends/pebble"
+	_ "github.com/durablelog/eventstore/backends/postgres"
 	_ "github.com/durablelog/eventstore/backends/rocksdb"
+	_ "github.com/durablelog/eventstore/backends/sqlite"
 )
 
 func main() {
@@ -35,6 +37,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	defer a.removeTemps()
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)

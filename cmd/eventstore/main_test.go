@@ -19,6 +19,7 @@ import (
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/lazyfs"
+	"github.com/durablelog/eventstore/internal/pgtest"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -45,7 +46,7 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(tmp)
 		os.Exit(1)
 	}
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { _ = os.RemoveAll(tmp) }))
+	goleak.VerifyTestMain(pgtest.Main(m), goleak.Cleanup(func(int) { _ = os.RemoveAll(tmp) }))
 }
 
 // result is what one run of the command did.

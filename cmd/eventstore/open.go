@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/backends/memory"
+	"github.com/durablelog/eventstore/backends/postgres"
 	"github.com/durablelog/eventstore/internal/layout"
 )
 
@@ -30,13 +32,22 @@ func isStore(dir string) (bool, error) { return layout.IsStore(dir) }
 
 // openExisting opens the store in --dir, which must exist: reading commands
 // never create a store by mistake.
+// On PostgreSQL without --dir, it opens the schema's store in a temporary
+// directory (see pg.go).
 func (a *app) openExisting(ctx context.Context, opts ...eventstore.Option) (*eventstore.Store, error) {
+	if a.dir == "" && a.backend == postgres.Name {
+		return a.openPostgres(ctx, opts...)
+	}
 	if err := a.requireDir(); err != nil {
 		return nil, err
 	}
 	s, err := a.openDir(ctx, a.dir, a.backend, append(opts, eventstore.WithExistingStore())...)
 	if errors.Is(err, eventstore.ErrNoStore) {
-		return nil, fmt.Errorf("%w: %s holds no store (no %s file): check --dir; 'eventstore append' or 'eventstore import' creates one", errNoStore, a.dir, layout.StoreFile)
+		hint := ""
+		if a.backend == postgres.Name {
+			hint = "; for a store on PostgreSQL, drop --dir: the command then uses a temporary directory of its own"
+		}
+		return nil, fmt.Errorf("%w: %s holds no store (no %s file): check --dir; 'eventstore append' or 'eventstore import' creates one%s", errNoStore, a.dir, layout.StoreFile, hint)
 	}
 	return s, err
 }
@@ -50,6 +61,11 @@ func (a *app) openDir(ctx context.Context, dir, name string, opts ...eventstore.
 		}
 		opts = append([]eventstore.Option{eventstore.WithBackend(name)}, opts...)
 	}
+	bopts, err := a.backendOptions(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(bopts, opts...)
 	deadline := time.Now().Add(a.lockWait)
 	for {
 		s, err := eventstore.Open(dir, opts...)
@@ -63,6 +79,9 @@ func (a *app) openDir(ctx context.Context, dir, name string, opts ...eventstore.
 			return nil, err
 		}
 		if time.Now().After(deadline) {
+			if recordedBackend(dir) == postgres.Name {
+				return nil, fmt.Errorf("%w; waited %v: this is another process's local directory of a store on PostgreSQL: drop --dir, and give --backend postgres with --dsn and --schema; the command then uses a temporary directory of its own", err, a.lockWait)
+			}
 			return nil, fmt.Errorf("%w; waited %v: stop the process that has it open (the application, or another eventstore command), or raise --lock-wait; for an online copy call Store.Backup in the application", err, a.lockWait)
 		}
 		if err := sleep(ctx, lockRetry); err != nil {
@@ -71,12 +90,26 @@ func (a *app) openDir(ctx context.Context, dir, name string, opts ...eventstore.
 	}
 }
 
-// checkBackend checks that an engine of that name is registered.
+// checkBackend checks that an engine or a log backend of that name is
+// registered.
 func checkBackend(name string) error {
+	if isLogBackend(name) {
+		return nil
+	}
 	if _, err := backend.Lookup(name); err != nil {
-		return fmt.Errorf("--backend %q: %w", name, err)
+		return fmt.Errorf("--backend %q: %w %q (registered: %s; forgotten import of github.com/durablelog/eventstore/backends/%s?)",
+			name, eventstore.ErrUnknownBackend, name, strings.Join(backendNames(), ", "), name)
 	}
 	return nil
+}
+
+// checkEngine checks that name is an engine, for the commands that work
+// only on a local store (bench, restore).
+func checkEngine(name, command, instead string) error {
+	if isLogBackend(name) {
+		return usageErrorf("--backend %s: %s works on the embedded engines only; %s", name, command, instead)
+	}
+	return checkBackend(name)
 }
 
 // durableBackend checks that name is an engine whose stores outlive the
@@ -86,7 +119,7 @@ func durableBackend(name string) error {
 		return err
 	}
 	if name == memory.Name {
-		return usageErrorf("--backend memory: the memory engine keeps nothing after this command exits; choose rocksdb, pebble or badger")
+		return usageErrorf("--backend memory: the memory engine keeps nothing after this command exits; choose rocksdb, pebble, badger, sqlite or postgres")
 	}
 	return nil
 }

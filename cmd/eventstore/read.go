@@ -44,12 +44,18 @@ it reads what is new, releases the store, and checks its files every --poll for
 changes, so that other processes, such as eventstore append, can write between
 reads. While another process keeps the store open, such as an application,
 read --follow waits for it to close it; within the application, follow the log
-with Store.Subscribe (see examples/projection).`
+with Store.Subscribe (see examples/projection).
+
+On PostgreSQL (--backend postgres), which several processes share, read
+--follow keeps the store open beside the applications and prints every
+process's appends as they commit, woken by the server's notifications and
+looking every --poll when none came. It needs no --dir.`
 
 const readExample = `  eventstore read -d data/events
   eventstore read -d data/events --stream account-1 --json
   eventstore read -d data/events --from 1000 --limit 10
-  eventstore read -d data/events --follow --last 5`
+  eventstore read -d data/events --follow --last 5
+  eventstore read --backend postgres --dsn postgres://app@db/orders --schema orders --follow --json`
 
 func newReadCmd(a *app) *cobra.Command {
 	var o readOptions
@@ -85,6 +91,9 @@ func runRead(ctx context.Context, a *app, o readOptions, fromSet bool) error {
 		return usageErrorf("--poll %v: give a positive interval", o.poll)
 	}
 	rw := newRecordWriter(a.stdout, a.json, o.base64)
+	if o.follow && a.onPostgres() {
+		return followShared(ctx, a, o, rw)
+	}
 	if o.follow {
 		return follow(ctx, a, o, rw)
 	}

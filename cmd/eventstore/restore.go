@@ -70,6 +70,11 @@ func runRestore(ctx context.Context, a *app, from string) error {
 	if err := a.requireDir(); err != nil {
 		return err
 	}
+	if a.backend != "" {
+		if err := checkEngine(a.backend, "restore", "import the backup's dump file with 'eventstore import --backend postgres'"); err != nil {
+			return err
+		}
+	}
 	m, err := dump.ReadManifest(from)
 	if err != nil {
 		return withCode(exitWrongDir, err)

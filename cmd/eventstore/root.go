@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/durablelog/eventstore/backends/postgres"
 	"github.com/spf13/cobra"
 )
 
@@ -21,6 +22,18 @@ type app struct {
 	cpuProf  string
 	profFile *os.File
 
+	// The PostgreSQL backend: --dsn and --schema, and whether either was
+	// given; pgTarget: they name the destination of migrate or import,
+	// not the store in --dir; pgPoll: PollInterval (read --follow).
+	dsn, schema string
+	pgFlags     bool
+	pgTarget    bool
+	pgPoll      time.Duration
+	// temps are the temporary directories to remove at exit; temporary:
+	// --dir is one of them (see pg.go).
+	temps     []string
+	temporary bool
+
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
@@ -29,14 +42,21 @@ const rootLong = `eventstore looks inside, checks, copies and moves the stores o
 github.com/durablelog/eventstore, an embedded durable event log.
 
 Every command takes --dir, the store's directory (or $EVENTSTORE_DIR), and
---backend, the engine: rocksdb, pebble, badger or memory (or
-$EVENTSTORE_BACKEND). A store records its engine in the directory, so
+--backend, the engine: rocksdb, pebble, badger, sqlite, memory or postgres
+(or $EVENTSTORE_BACKEND). A store records its engine in the directory, so
 --backend is needed only to create a store, and a --backend that differs from
 the directory's is an error (exit code 6), never a second store beside it.
 
-A store has one owner process at a time. While the application has its store
-open, commands that open it wait --lock-wait and then fail with exit code 5;
-for an online copy, call Store.Backup in the application.
+A store on an embedded engine has one owner process at a time. While the
+application has its store open, commands that open it wait --lock-wait and
+then fail with exit code 5; for an online copy, call Store.Backup in the
+application.
+
+A store on PostgreSQL (--backend postgres) lives in a schema (--schema) of
+the server that --dsn names (default: the PG* environment variables, as for
+psql). Several processes share it, so commands run while applications
+write. Each process keeps a local directory of its own; without --dir, a
+command uses a private temporary directory and removes it when it ends.
 
 Exit codes:
   0    ok
@@ -65,7 +85,11 @@ const rootExample = `  # Append an event, creating a RocksDB store, then read th
   eventstore verify --dir data/events
 
   # Copy the store into Pebble, checking every record and the content hash.
-  eventstore migrate --dir data/events --to pebble --dest data/events-pebble`
+  eventstore migrate --dir data/events --to pebble --dest data/events-pebble
+
+  # Move it into PostgreSQL, then look at it there while applications write.
+  eventstore migrate --dir data/events --to postgres --dsn postgres://app@db/orders --schema orders
+  eventstore stat --backend postgres --dsn postgres://app@db/orders --schema orders`
 
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
@@ -82,7 +106,9 @@ func newRootCmd(a *app) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.dir, "dir", "d", os.Getenv("EVENTSTORE_DIR"), "the store's directory (default $EVENTSTORE_DIR)")
 	pf.StringVarP(&a.backend, "backend", "b", os.Getenv("EVENTSTORE_BACKEND"),
-		"the engine: rocksdb, pebble, badger or memory (default: the engine the directory records; rocksdb for a new store; $EVENTSTORE_BACKEND)")
+		"the engine: rocksdb, pebble, badger, sqlite, memory or postgres (default: the engine the directory records; rocksdb for a new store; $EVENTSTORE_BACKEND)")
+	pf.StringVar(&a.dsn, "dsn", "", dsnHelp)
+	pf.StringVar(&a.schema, "schema", postgres.DefaultSchema, schemaHelp)
 	pf.BoolVar(&a.json, "json", false, "print the result as JSON, for scripts")
 	pf.StringVar(&a.progress, "progress", "auto", "progress bars on stderr: auto (when stdout and stderr are terminals), always or never")
 	pf.DurationVar(&a.lockWait, "lock-wait", 5*time.Second, "how long to wait for a store that another process has open before failing with exit code 5")
@@ -97,6 +123,7 @@ func newRootCmd(a *app) *cobra.Command {
 		default:
 			return usageErrorf("--progress %q: use auto, always or never", a.progress)
 		}
+		a.pgFlags = c.Flags().Changed("dsn") || c.Flags().Changed("schema")
 		return a.startProfile()
 	}
 	root.PersistentPostRun = func(*cobra.Command, []string) { a.stopProfile() }

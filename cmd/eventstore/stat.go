@@ -21,10 +21,16 @@ what opening it found.
 Counting the streams reads the whole log; --fast skips it. The recovery report
 is this command's own open of the store: the CLI has no state machine, so
 it restores no snapshot; the application's Open reports its own recovery
-through Store.LastRecovery.`
+through Store.LastRecovery.
+
+On PostgreSQL (--backend postgres), stat runs beside the applications that
+write, without --dir (see 'eventstore --help'); it names the database and
+the schema, and the size of the store's tables there. The head is the last
+offset when the command opened the store.`
 
 const statExample = `  eventstore stat -d data/events
-  eventstore stat -d data/events --fast --json | jq .head`
+  eventstore stat -d data/events --fast --json | jq .head
+  eventstore stat --backend postgres --schema orders   # the server from PGHOST, PGUSER, ...`
 
 // statResult is stat's output.
 type statResult struct {
@@ -38,6 +44,11 @@ type statResult struct {
 	Size       sizeInfo       `json:"size"`
 	Snapshots  []snapshotInfo `json:"snapshots"`
 	Recovery   recoveryInfo   `json:"recovery"`
+	// TemporaryDir: Dir is the command's own temporary directory (a
+	// store on PostgreSQL without --dir).
+	TemporaryDir bool `json:"temporary_dir,omitempty"`
+	// Postgres describes the schema of a store on PostgreSQL.
+	Postgres *pgStat `json:"postgres,omitempty"`
 }
 
 type sizeInfo struct {
@@ -83,7 +94,13 @@ func runStat(ctx context.Context, a *app, fast bool) (err error) {
 		return err
 	}
 	defer closeStore(s, &err)
-	res := statResult{Dir: a.dir, Backend: s.Backend(), Head: uint64(s.Head()), Generation: s.Generation(), Created: storeCreated(a.dir)}
+	res := statResult{Dir: a.dir, Backend: s.Backend(), Head: uint64(s.Head()), Generation: s.Generation(), Created: storeCreated(a.dir), TemporaryDir: a.temporary}
+	if a.temporary {
+		res.Created = time.Time{}
+	}
+	if res.Postgres, err = a.statPostgres(ctx, s); err != nil {
+		return err
+	}
 	if !fast {
 		n, err := countStreams(ctx, a, s)
 		if err != nil {
@@ -108,8 +125,15 @@ func runStat(ctx context.Context, a *app, fast bool) (err error) {
 }
 
 func (a *app) printStat(r statResult) {
-	a.printf("directory   %s\n", r.Dir)
+	if r.TemporaryDir {
+		a.printf("directory   none given: a temporary one, removed at exit\n")
+	} else {
+		a.printf("directory   %s\n", r.Dir)
+	}
 	a.printf("backend     %s\n", r.Backend)
+	if p := r.Postgres; p != nil {
+		a.printf("location    database %q schema %q, %s in PostgreSQL\n", p.Database, p.Schema, formatBytes(p.Bytes))
+	}
 	if !r.Created.IsZero() {
 		a.printf("created     %s\n", r.Created.Format(time.RFC3339))
 	}

@@ -85,7 +85,7 @@ func runVerify(ctx context.Context, a *app, hash bool) (err error) {
 		uint64(rep.Head), rep.Records, rep.Streams, rep.IndexEntries, rep.IDs, rep.Bytes, rep.Duration.Seconds()
 	if err != nil {
 		b.stop()
-		return fmt.Errorf("verify %s: %w", a.dir, err)
+		return fmt.Errorf("verify %s: %w", a.where(), err)
 	}
 	b.done()
 	if hash {
