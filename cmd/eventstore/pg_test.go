@@ -37,6 +37,11 @@ func (p pgStore) args(schema string, args ...string) []string {
 	return append(args, "--backend", "postgres", "--dsn", p.dsn, "--schema", schema)
 }
 
+// target adds the flags that name the schema of migrate --to postgres.
+func (p pgStore) target(schema string, args ...string) []string {
+	return append(args, "--dsn", p.dsn, "--schema", schema)
+}
+
 // open opens the store in schema in a new local directory, as an
 // application does; the test closes it.
 func (p pgStore) open(t *testing.T, dir, schema string, opts ...eventstore.Option) *eventstore.Store {
