@@ -142,7 +142,11 @@ func (a *app) printStat(r statResult) {
 	if r.Streams != nil {
 		a.printf("streams     %d\n", *r.Streams)
 	}
-	a.printf("size        %s (engine %s, snapshots %s)\n", formatBytes(r.Size.Total), formatBytes(r.Size.Engine), formatBytes(r.Size.Snapshots))
+	if r.Postgres != nil {
+		a.printf("local size  %s (snapshots %s)\n", formatBytes(r.Size.Total), formatBytes(r.Size.Snapshots))
+	} else {
+		a.printf("size        %s (engine %s, snapshots %s)\n", formatBytes(r.Size.Total), formatBytes(r.Size.Engine), formatBytes(r.Size.Snapshots))
+	}
 	a.printf("snapshots   %d\n", len(r.Snapshots))
 	for _, sn := range r.Snapshots {
 		a.printf("  %s\n", describeSnapshot(sn))
