@@ -98,3 +98,34 @@ func TestInspectMoveDrop(t *testing.T) {
 	require.False(t, gone.Exists)
 	require.NoError(t, postgres.DropSchema(ctx, opts("staging_c")), "dropping a missing schema is not an error")
 }
+
+// TestSchemaOwnerNeedsNoDatabasePrivilege opens a store as a role that owns
+// its schema, made beforehand, and has no privilege on the database, as on
+// a managed server where an administrator hands out schemas.
+func TestSchemaOwnerNeedsNoDatabasePrivilege(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Shared(t)
+	db := srv.NewDatabase(t)
+	role := db + "_app"
+	conn, err := srv.Connect(ctx, db)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `CREATE ROLE `+role+` LOGIN; REVOKE CREATE ON DATABASE `+db+` FROM PUBLIC; CREATE SCHEMA orders AUTHORIZATION `+role)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := conn.Exec(ctx, `DROP OWNED BY `+role+`; DROP ROLE `+role)
+		require.NoError(t, err)
+		require.NoError(t, conn.Close(ctx))
+	})
+	dsn := fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, srv.Port(), db)
+
+	appendEvents(t, postgres.Options{DSN: dsn, Schema: "orders"}, 2)
+	appendEvents(t, postgres.Options{DSN: dsn, Schema: "orders"}, 1)
+	info, err := postgres.Inspect(ctx, postgres.Options{DSN: dsn, Schema: "orders"})
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), info.Head)
+
+	// A schema it may not create is refused with what to do.
+	_, err = eventstore.Open(t.TempDir(), eventstore.WithBackend(postgres.Name), eventstore.WithBackendConfig(postgres.Options{DSN: dsn, Schema: "other"}))
+	require.ErrorContains(t, err, `create schema "other"`)
+	require.ErrorContains(t, err, "CREATE SCHEMA other AUTHORIZATION role")
+}

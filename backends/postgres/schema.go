@@ -43,8 +43,18 @@ func setup(ctx context.Context, pool *pgxpool.Pool, q sql) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('eventstore schema ' || $1))`, q.schema); err != nil {
 		return fmt.Errorf("lock the schema setup: %w", err)
 	}
+	// CREATE SCHEMA needs the CREATE privilege on the database even when
+	// the schema exists: a role that only owns its schema would fail.
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, q.schema).Scan(&exists); err != nil {
+		return fmt.Errorf("look for schema %q: %w", q.schema, err)
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{q.schema}.Sanitize()); err != nil {
+			return fmt.Errorf("create schema %q: %w; the role needs the CREATE privilege on the database, or a schema made for it beforehand (CREATE SCHEMA %s AUTHORIZATION role)", q.schema, err, q.schema)
+		}
+	}
 	for _, stmt := range []string{
-		`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{q.schema}.Sanitize(),
 		`CREATE TABLE IF NOT EXISTS ` + q.meta + ` (key text PRIMARY KEY, value text NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS ` + q.head + ` (
 			id smallint PRIMARY KEY CHECK (id = 1),
