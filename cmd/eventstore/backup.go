@@ -12,10 +12,11 @@ import (
 const backupLong = `Write a consistent copy of the store into --dest, a directory that must not
 exist yet or be empty.
 
-With rocksdb and pebble, the copy is the engine's checkpoint (hard links where
-it can, so it is fast and small on the same file system): --dest is a store of
-the same engine that opens as it is. With badger, the copy is a dump of every
-record in the export format (see 'eventstore export'). Either way the
+With rocksdb, pebble and sqlite, the copy is the engine's checkpoint (hard
+links where it can, so it is fast and small on the same file system): --dest
+is a store of the same engine that opens as it is. With badger and postgres,
+the copy is a dump of every record in the export format (see 'eventstore
+export'); on postgres the command runs beside the writers, without --dir. Either way the
 snapshots are copied, and the manifest --dest/BACKUP is written last: a
 directory without it is an unfinished backup. 'eventstore restore' checks a
 backup and turns it into a store.

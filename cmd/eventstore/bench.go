@@ -25,7 +25,8 @@ the latency of one append (p50, p99).
 It runs in a new temporary directory, removed at the end, or in --dir, which
 must not hold a store yet and is kept (a way to make a large store for
 trying the other commands). --backend chooses the engine (default rocksdb;
-memory is the ceiling).
+memory is the ceiling): rocksdb, pebble, badger, sqlite or memory; bench
+refuses postgres, whose throwaway store would land in a shared schema.
 
 This is the quick measurement. The full benchmark report (every engine,
 durability modes, recovery times, plots) comes from the benchmark work and will

@@ -33,8 +33,8 @@
 //
 // Exit codes: 0 ok; 1 error; 2 usage; 3 corruption detected; 4 wrong
 // expected version (append); 5 the store is in use by another process; 6
-// wrong directory (no store, another engine's store, a destination that is
-// not empty); 130 interrupted.
+// wrong directory (no store, another engine's store, a destination or a
+// PostgreSQL schema that is not empty); 130 interrupted.
 //
 // The dump format of export and import is documented in package
 // internal/dump; docs/cli.md describes every command, the backup layout and
