@@ -73,7 +73,7 @@ func newPgStaging(ctx context.Context, a *app, target postgres.Options) (*pgStag
 	if target.Schema == "" {
 		target.Schema = postgres.DefaultSchema
 	}
-	info, err := postgres.Inspect(ctx, target)
+	info, err := inspect(ctx, target)
 	if err != nil {
 		return nil, err
 	}

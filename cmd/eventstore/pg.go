@@ -23,7 +23,7 @@ import (
 // the lock, and which run removes when the command ends. A killed command
 // leaves it behind in $TMPDIR (eventstore-*), where it may be removed.
 
-// pgFlagsHelp is the help of --dsn and --schema.
+// The help of --dsn and --schema.
 const (
 	dsnHelp    = "with --backend postgres: the server, as libpq reads it (postgres://user@host/db?sslmode=verify-full, or host=... dbname=...); default: the PG* environment variables"
 	schemaHelp = "with --backend postgres: the schema that holds the store"
@@ -125,7 +125,7 @@ func (a *app) removeTemps() {
 // temporary directory, after checking that the schema holds a store:
 // reading commands never create one.
 func (a *app) openPostgres(ctx context.Context, opts ...eventstore.Option) (*eventstore.Store, error) {
-	info, err := postgres.Inspect(ctx, a.pgOptions())
+	info, err := inspect(ctx, a.pgOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +138,14 @@ func (a *app) openPostgres(ctx context.Context, opts ...eventstore.Option) (*eve
 		return nil, err
 	}
 	return a.openDir(ctx, a.dir, postgres.Name, opts...)
+}
+
+// inspect is postgres.Inspect, bounded as Open is: a server that does not
+// answer fails the command instead of hanging it.
+func inspect(ctx context.Context, opts postgres.Options) (postgres.SchemaInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, eventstore.DefaultOpenTimeout)
+	defer cancel()
+	return postgres.Inspect(ctx, opts)
 }
 
 // describeNoStore says what a schema without a store holds.

@@ -21,7 +21,7 @@ func (a *app) statPostgres(ctx context.Context, s *eventstore.Store) (*pgStat, e
 	if s.Backend() != postgres.Name {
 		return nil, nil
 	}
-	info, err := postgres.Inspect(ctx, a.pgOptions())
+	info, err := inspect(ctx, a.pgOptions())
 	if err != nil {
 		return nil, err
 	}
