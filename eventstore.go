@@ -75,9 +75,14 @@ const (
 	// operating system's hands: it survives a crash of the process, not a
 	// power cut or a kernel crash. The store syncs at least once a second
 	// while appends are unsynced, and Close syncs, so a power cut loses at
-	// most about the last second of appends; the next Open reports the
+	// most about the last second of appends. The next Open reports such a
 	// loss (RecoveryReport.LostEvents) and moves the store to a new
-	// Generation.
+	// Generation when it can see it: the head mark, which records the
+	// acknowledged head after commits without an fsync of its own, reached
+	// the disk, or a snapshot covers lost offsets, or the loss left a hole.
+	// A loss whose every witness was lost with it is not reported: a reader
+	// that kept a position beyond Head() in the same generation must treat
+	// it as such a loss (see docs/recovery.md).
 	NoSync
 )
 
