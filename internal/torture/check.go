@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/durablelog/eventstore"
-	"github.com/durablelog/eventstore/conformance"
+	"github.com/durablelog/eventstore/internal/conformance"
 )
 
 // Kind is a kind of Violation.

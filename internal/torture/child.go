@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore"
-	"github.com/durablelog/eventstore/conformance"
+	"github.com/durablelog/eventstore/internal/conformance"
 )
 
 // ChildEnv is the environment variable that makes a test binary act as a

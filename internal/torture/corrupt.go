@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore"
-	"github.com/durablelog/eventstore/conformance"
+	"github.com/durablelog/eventstore/internal/conformance"
 )
 
 // Outcome classifies what a damaged store did when it was opened and read.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durablelog/eventstore/conformance"
+	"github.com/durablelog/eventstore/internal/conformance"
 )
 
 // KillLoop is the kill -9 torture of one directory: Kills times, start a

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore"
-	"github.com/durablelog/eventstore/conformance"
+	"github.com/durablelog/eventstore/internal/conformance"
 )
 
 // SnapshotEvery is the snapshot policy of the durability tests: EveryN(50).
