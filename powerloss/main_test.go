@@ -5,6 +5,7 @@ import (
 
 	"github.com/durablelog/eventstore/internal/lazyfs"
 	"github.com/durablelog/eventstore/internal/torture"
+	_ "github.com/durablelog/eventstore/internal/torture/engines" // the durable engines and their profiles
 	"go.uber.org/goleak"
 )
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore/internal/torture"
+	_ "github.com/durablelog/eventstore/internal/torture/engines" // the durable engines and their profiles
 	"go.uber.org/goleak"
 )
 

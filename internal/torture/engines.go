@@ -2,16 +2,18 @@ package torture
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/durablelog/eventstore"
-	"github.com/durablelog/eventstore/backends/badger"
-	"github.com/durablelog/eventstore/backends/pebble"
-	"github.com/durablelog/eventstore/backends/rocksdb"
 )
 
 // Engines are the engines that keep data across a process restart, which
-// the durability tests run on. Importing this package registers them.
-var Engines = []string{rocksdb.Name, pebble.Name, badger.Name}
+// the durability tests run on. This package does not link them in, so that
+// the public conformance suite, which builds on it, does not make every
+// engine's tests depend on these three: a test binary that runs the
+// durability tests on Engines imports internal/torture/engines, which
+// registers the engines and their profiles (RegisterProfile).
+var Engines = []string{"rocksdb", "pebble", "badger"}
 
 // Profiles of engine configuration, which a child process can name (it
 // cannot receive a Go value).
@@ -21,24 +23,54 @@ const (
 	// ProfileSmall uses the smallest memtables the engine accepts (RocksDB
 	// 64 KiB, Pebble 256 KiB, Badger 1 MiB), so that a small workload
 	// flushes tables and compacts while it runs: more kinds of files, and
-	// more crash points, than the WAL alone.
+	// more crash points, than the WAL alone. An engine outside Engines
+	// runs it with its defaults.
 	ProfileSmall = "small"
 )
 
+var (
+	profilesMu sync.RWMutex
+	profiles   = map[[2]string]any{}
+)
+
+// RegisterProfile makes cfg the engine configuration of profile for the
+// engine registered as backend: what EngineConfig returns. It panics when
+// the pair is registered twice or profile is ProfileDefault (the defaults
+// need no configuration). internal/torture/engines registers ProfileSmall for
+// each of Engines.
+func RegisterProfile(backend, profile string, cfg any) {
+	if profile == ProfileDefault {
+		panic(fmt.Sprintf("torture: RegisterProfile of the default profile of %q", backend))
+	}
+	profilesMu.Lock()
+	defer profilesMu.Unlock()
+	k := [2]string{backend, profile}
+	if _, dup := profiles[k]; dup {
+		panic(fmt.Sprintf("torture: RegisterProfile called twice for profile %q of %q", profile, backend))
+	}
+	profiles[k] = cfg
+}
+
 // EngineConfig returns the engine configuration of profile for backend, to
-// pass with eventstore.WithBackendConfig (nil for the defaults).
+// pass with eventstore.WithBackendConfig (nil for the defaults). It fails on
+// an unknown profile, and on ProfileSmall for one of Engines whose profile
+// is not registered (the test binary does not import
+// internal/torture/engines).
 func EngineConfig(backend, profile string) (any, error) {
 	switch profile {
 	case ProfileDefault:
 		return nil, nil
 	case ProfileSmall:
-		switch backend {
-		case rocksdb.Name:
-			return rocksdb.Options{WriteBufferSize: 64 << 10}, nil
-		case pebble.Name:
-			return pebble.Options{MemTableSize: 256 << 10}, nil
-		case badger.Name:
-			return badger.Options{MemTableSize: 1 << 20}, nil
+		profilesMu.RLock()
+		cfg, ok := profiles[[2]string{backend, profile}]
+		profilesMu.RUnlock()
+		if ok {
+			return cfg, nil
+		}
+		for _, e := range Engines {
+			if e == backend {
+				return nil, fmt.Errorf("torture: no %q profile registered for %q (forgotten import of github.com/durablelog/eventstore/internal/torture/engines?)", profile, backend)
+			}
 		}
 		return nil, nil
 	}
