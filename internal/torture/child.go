@@ -71,10 +71,13 @@ func MaybeRunChild() {
 	if !ok {
 		return
 	}
-	os.Exit(runChild(raw))
+	os.Exit(runChild(raw, nil))
 }
 
-func runChild(raw string) int {
+// runChild runs the child's part of spec raw. open, when not nil, opens the
+// store of a workload child instead of Open with the spec's backend and
+// profile (see RunWorkloadChild).
+func runChild(raw string, open Opener) int {
 	out := os.NewFile(3, "torture-pipe")
 	if out == nil {
 		fmt.Fprintln(os.Stderr, "torture child: no fd 3")
@@ -93,6 +96,9 @@ func runChild(raw string) int {
 	}
 	switch spec.Mode {
 	case ModeWorkload:
+		if open != nil {
+			return workloadChildWith(spec, w, open)
+		}
 		return workloadChild(spec, w)
 	case ModeInspect:
 		res := inspectChild(spec)
@@ -118,6 +124,12 @@ func workloadChild(spec ChildSpec, w *lineWriter) int {
 		w.send(message{T: "error", Err: fmt.Sprintf("open: %v", err)})
 		return 1
 	}
+	return runWorkload(spec, w, s)
+}
+
+// runWorkload runs the workload of a child on its open store s, reporting on
+// w, until the child is killed, or until the workload ends (MaxAppends).
+func runWorkload(spec ChildSpec, w *lineWriter, s *eventstore.Store) int {
 	rec := s.LastRecovery()
 	w.send(message{T: "ready", Head: s.Head(), Recovery: &rec, Retries: LockRetries()})
 	st, err := spec.Workload.Run(context.Background(), s, pipeSink{w})
@@ -206,6 +218,19 @@ func StartWorkloadChild(spec ChildSpec, sink Sink) (*Child, error) {
 }
 
 func startChild(spec ChildSpec, sink Sink) (*Child, error) {
+	return startChildCommand(spec, sink, ChildCommand{})
+}
+
+// startChildCommand starts the child of spec with cmd's arguments and
+// environment (the defaults: "-test.run=^$" and ChildEnv).
+func startChildCommand(spec ChildSpec, sink Sink, cmd ChildCommand) (*Child, error) {
+	args, env := cmd.Args, cmd.Env
+	if args == nil {
+		args = []string{"-test.run=^$"}
+	}
+	if env == "" {
+		env = ChildEnv
+	}
 	raw, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -219,8 +244,8 @@ func startChild(spec ChildSpec, sink Sink) (*Child, error) {
 		return nil, err
 	}
 	c := &Child{sink: sink, ready: make(chan struct{}), done: make(chan struct{}), drained: make(chan struct{})}
-	c.cmd = exec.Command(exe, "-test.run=^$")
-	c.cmd.Env = append(os.Environ(), ChildEnv+"="+string(raw))
+	c.cmd = exec.Command(exe, args...)
+	c.cmd.Env = append(append(os.Environ(), cmd.Environ...), env+"="+string(raw))
 	c.cmd.ExtraFiles = []*os.File{pw}
 	c.cmd.Stderr = &lockedWriter{mu: &c.mu, w: &c.stderr}
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {

@@ -45,6 +45,20 @@ type KillLoop struct {
 	AfterKill func(iteration int) error
 	// Logf, when set, receives a line per iteration.
 	Logf func(format string, args ...any)
+	// Command, when set, starts the workload children with its arguments
+	// and environment variable, for a test binary whose child part is not
+	// MaybeRunChild (see RunWorkloadChild); Open then opens the store for
+	// the checks. With Command set, Backend only names the engine in
+	// messages, and Profile is not used.
+	Command ChildCommand
+	// Open, when set, opens the store for the check after each kill,
+	// instead of Open with StoreOptions(Backend, Profile).
+	Open Opener
+	// OpenKillPercent is the share of the kills, in percent (rounded down
+	// to a multiple of 5), made while the child starts and opens the
+	// store. Default 10. The others are made, half and half, after a
+	// random delay and after a random number of acknowledgements.
+	OpenKillPercent int
 }
 
 // KillStats are the figures of a KillLoop.
@@ -104,20 +118,20 @@ func (l KillLoop) Run(ctx context.Context) (KillStats, error) {
 		}
 		spec := ChildSpec{Dir: l.Dir, Backend: l.Backend, Profile: l.Profile,
 			Workload: Workload{Shape: h.Shape(), Epoch: uint32(i), Workers: l.Workers}}
-		c, err := StartWorkloadChild(spec, h)
+		c, err := l.start(spec, h)
 		if err != nil {
 			return fail(i, "%v", err)
 		}
-		// Where to kill: during Open (1 in 10), after a random delay, or
-		// after a random number of acknowledgements.
+		// Where to kill: during Open (1 in 10, or OpenKillPercent), after
+		// a random delay, or after a random number of acknowledgements.
 		var trigger <-chan struct{}
 		var startupTimer *time.Timer
 		switch mode := rng.IntN(20); {
-		case mode < 2:
+		case mode < l.openKills():
 			ch := make(chan struct{})
 			startupTimer = time.AfterFunc(time.Duration(rng.Int64N(int64(lastStartup)+1)), func() { close(ch) })
 			trigger = ch
-		case mode < 11:
+		case mode < l.openKills()+(20-l.openKills())/2:
 			trigger = c.AfterReady(time.Duration(rng.Int64N(int64(l.MaxDelay) + 1)))
 		default:
 			trigger = c.AfterAcks(1 + rng.IntN(l.MaxAcks))
@@ -192,6 +206,9 @@ func (l KillLoop) Run(ctx context.Context) (KillStats, error) {
 		if err != nil {
 			return fail(i, "%v", err)
 		}
+		if err := h.InFlightErr(uint32(i), rep.Survivors); err != nil {
+			return fail(i, "%v", err)
+		}
 		st.Iterations = i
 		// Unacknowledged appends found present are counted once, in the
 		// iteration after the one that made them: acknowledge them now,
@@ -208,12 +225,8 @@ func (l KillLoop) Run(ctx context.Context) (KillStats, error) {
 // check reopens the store, checks it against h and adopts the
 // unacknowledged appends that survived, so later checks require them too.
 func (l KillLoop) check(ctx context.Context, h *History, o CheckOptions) (*Report, error) {
-	opts, err := StoreOptions(l.Backend, l.Profile)
-	if err != nil {
-		return nil, err
-	}
 	sm := new(conformance.HashState)
-	s, err := Open(l.Dir, sm, opts...)
+	s, err := l.open(sm)
 	if err != nil {
 		return nil, fmt.Errorf("reopen after the kill: %w", err)
 	}
