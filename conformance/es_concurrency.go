@@ -32,10 +32,14 @@ func testOneWinnerPerVersion(t *testing.T, h Harness) {
 	}
 	acks := make([][]ack, writers)
 	conflicts := make([]int, writers)
-	subCtx, cancel := context.WithCancel(ctx)
+	// On every path: the readers' subscriptions end, the writers stop,
+	// then the readers.
+	readers, writersCrew := newCrew(h), newCrew(h)
+	defer readers.stop()
+	defer writersCrew.stop()
+	subCtx, cancel := context.WithCancel(boundedContext(t, h))
 	defer cancel()
 	seen := make([][]string, 2)
-	var readers sync.WaitGroup
 	for i := range seen {
 		readers.Go(func() {
 			for r, err := range s.Subscribe(subCtx, 1) {
@@ -49,14 +53,15 @@ func testOneWinnerPerVersion(t *testing.T, h Harness) {
 			}
 		})
 	}
-	var wg sync.WaitGroup
 	for w := range writers {
-		wg.Go(func() {
+		writersCrew.Go(func() {
 			stream := "shared"
 			if w%2 == 1 {
 				stream = fmt.Sprint("own-", w)
 			}
-			for i := 0; i < perWriter; {
+			// A writer that keeps losing stops when the test gives up
+			// waiting for the writers.
+			for i := 0; i < perWriter && !writersCrew.stopping(); {
 				v, err := s.StreamVersion(ctx, stream)
 				if err != nil {
 					t.Error(err)
@@ -80,8 +85,11 @@ func testOneWinnerPerVersion(t *testing.T, h Harness) {
 			}
 		})
 	}
-	wg.Wait()
-	readers.Wait()
+	writersCrew.wait(t, "the writers")
+	if t.Failed() {
+		cancel() // the readers would wait for appends that failed
+	}
+	readers.wait(t, "the readers to see every append")
 	recs := readAll(t, s)
 	require.Len(t, recs, writers*perWriter)
 	checkDense(t, recs)
@@ -125,7 +133,7 @@ func testGroupCommitResults(t *testing.T, h Harness) {
 			results[i], errs[i] = s.Append(ctx, fmt.Sprint("g", i), eventstore.NoStream, ev("T", "a"), ev("T", "b"))
 		})
 	}
-	wg.Wait()
+	waitAll(t, h, &wg, "the appends")
 	used := map[eventstore.Offset]bool{}
 	for i := range n {
 		if i%4 == 0 {
@@ -179,7 +187,7 @@ func testDuplicateAppends(t *testing.T, h Harness) {
 				o.read, o.readErr = s.ReadLog(ctx, o.res.First, 2)
 			})
 		}
-		wg.Wait()
+		waitAll(t, h, &wg, fmt.Sprintf("the appends of round %d", round))
 		var want eventstore.AppendResult
 		for i, o := range obs {
 			require.NoError(t, o.err, "round %d sender %d", round, i)

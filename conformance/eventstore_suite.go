@@ -11,7 +11,9 @@ import (
 
 // RunEventStore runs the event-store suite: every guarantee of package
 // eventstore, on top of the engine that h describes, including durability
-// across a reopen of the same directory and the snapshot and recovery engine.
+// across a reopen of the same directory, across a power cut when the harness
+// can simulate one (Harness.PowerCut), and the snapshot and recovery engine.
+// Each test is bounded by Harness.Timeout.
 func RunEventStore(t *testing.T, h Harness) {
 	t.Helper()
 	groups := []struct {
@@ -29,11 +31,15 @@ func RunEventStore(t *testing.T, h Harness) {
 		{"Snapshots", snapshotTests},
 		{"Import", importTests},
 		{"Loss", lossTests},
+		{"PowerCut", powerCutTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			for _, tc := range g.tests {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
+				t.Run(tc.name, func(t *testing.T) {
+					startWatchdog(t, h.timeout())
+					tc.fn(t, h)
+				})
 			}
 		})
 	}

@@ -2,11 +2,14 @@ package conformance
 
 import (
 	"testing"
+	"time"
 
 	"github.com/durablelog/eventstore/backend"
 )
 
-// Harness describes the engine under test. Only Name is required.
+// Harness describes the engine under test, and declares what it can do
+// (Volatile, PowerCut), so that a test needing something it lacks takes
+// another path or is skipped with the reason. Only Name is required.
 type Harness struct {
 	// Name is the name the engine is registered under, for example
 	// "rocksdb". The suites look the engine up with backend.Lookup unless
@@ -38,6 +41,36 @@ type Harness struct {
 	// copy its files are skipped; the backend's own tests cover damage to
 	// its data.
 	LogBackend bool
+
+	// PowerCut, when not nil, simulates a power cut, and declares that the
+	// harness can: once it returns, every store of the harness has lost
+	// what was not durable at the call (batches committed without sync
+	// and not covered by a later synced commit or Sync), as if the machine
+	// had lost power. The KVs and event stores open at the call are only
+	// closed afterwards (their Close may fail; its writes must not reach
+	// the durable state), and a later Open of their directories sees the
+	// durable state. The power-cut tests of RunBackend and RunEventStore
+	// run only with it. An engine on pebble's crashable in-memory file
+	// system (vfs.NewCrashableMem) implements it by making Config return a
+	// CrashClone of the file system from then on.
+	PowerCut func(t testing.TB)
+
+	// Timeout bounds each test of RunBackend and RunEventStore. A
+	// wait for the engine (a record, a goroutine) fails the test after half
+	// of it, and a test still running after all of it makes the test binary
+	// panic with every goroutine's stack: an engine that hangs fails the
+	// suite rather than stall it. The default is 2 minutes.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is the default of Harness.Timeout.
+const DefaultTimeout = 2 * time.Minute
+
+func (h Harness) timeout() time.Duration {
+	if h.Timeout > 0 {
+		return h.Timeout
+	}
+	return DefaultTimeout
 }
 
 // skipWithoutEngine skips a test that opens the engine under a store.
@@ -57,6 +90,7 @@ func (h Harness) skipWithoutEngineFiles(t *testing.T) {
 		t.Skip("the engine keeps no files")
 	}
 }
+
 func (h Harness) engine(t testing.TB) backend.Engine {
 	t.Helper()
 	if h.Engine != nil {

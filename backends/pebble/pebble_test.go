@@ -34,15 +34,38 @@ func TestBackend(t *testing.T) {
 	conformance.RunBackend(t, conformance.Harness{Name: pebble.Name})
 }
 
-// TestBackendMemFS runs the suite on an in-memory file system shared by all
-// its stores, so a reopen of the same dir finds the data.
-func TestBackendMemFS(t *testing.T) {
-	memFS := vfs.NewMem()
-	conformance.RunBackend(t, conformance.Harness{
-		Name:   pebble.Name,
-		Config: func(testing.TB, string) any { return pebble.Options{FS: memFS} },
-	})
+// crashableHarness runs the engine on a crashable in-memory file system
+// shared by all the stores of a suite, so a reopen of the same dir finds the
+// data, and a power cut keeps what was synced and, of the rest, a random
+// half of the blocks and directory entries. Commits without sync are
+// buffered (NoSyncBuffered), so that a power cut loses some.
+func crashableHarness(seed uint64) conformance.Harness {
+	var mu sync.Mutex
+	memFS := vfs.NewCrashableMem()
+	rng := rand.New(rand.NewPCG(seed, 2))
+	return conformance.Harness{
+		Name: pebble.Name,
+		Config: func(testing.TB, string) any {
+			mu.Lock()
+			defer mu.Unlock()
+			return pebble.Options{FS: memFS, NoSyncBuffered: true}
+		},
+		Volatile: true,
+		PowerCut: func(testing.TB) {
+			mu.Lock()
+			defer mu.Unlock()
+			memFS = memFS.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 50, RNG: rng})
+		},
+	}
 }
+
+// TestBackendMemFS runs the suite, power cuts included, on a crashable
+// in-memory file system.
+func TestBackendMemFS(t *testing.T) { conformance.RunBackend(t, crashableHarness(1)) }
+
+// TestEventStoreMemFS runs the event-store suite, power cuts included, on a
+// crashable in-memory file system.
+func TestEventStoreMemFS(t *testing.T) { conformance.RunEventStore(t, crashableHarness(2)) }
 
 // TestBackendNoSyncBuffered runs the suite with pebble.NoSync commits.
 func TestBackendNoSyncBuffered(t *testing.T) {
