@@ -30,9 +30,13 @@ type Harness struct {
 	// The default is t.TempDir().
 	NewDir func(t testing.TB) string
 
-	// Volatile declares that the engine keeps no data across a process
-	// restart (the memory engine). Data must still survive Close and a
-	// reopen of the same dir within one process.
+	// Volatile declares that the stores of the harness keep their data in
+	// the memory of the test process, not in files under their directory,
+	// so nothing of a store outlives the process: the memory engine, or an
+	// engine on an in-memory file system. Data must still survive Close and
+	// a reopen of the same dir within the process. RunCrash, which kills
+	// the process that writes, skips for such a harness, and so do the
+	// tests that copy a store's engine files.
 	Volatile bool
 
 	// LogBackend declares a log backend (registered with logstore.Register,
@@ -55,7 +59,12 @@ type Harness struct {
 	// CrashClone of the file system from then on.
 	PowerCut func(t testing.TB)
 
-	// Timeout bounds each test of RunBackend and RunEventStore. A
+	// Kills is the number of times RunCrash kills the writer. The default
+	// is 10; the flag -conformance.kills overrides it.
+	Kills int
+
+	// Timeout bounds each test of RunBackend and RunEventStore, and each
+	// kill of RunCrash (start the writer, kill it, reopen and check). A
 	// wait for the engine (a record, a goroutine) fails the test after half
 	// of it, and a test still running after all of it makes the test binary
 	// panic with every goroutine's stack: an engine that hangs fails the

@@ -37,6 +37,8 @@ var harness = conformance.Harness{Name: badger.Name}
 
 func TestBackend(t *testing.T) { conformance.RunBackend(t, harness) }
 
+func TestKill9(t *testing.T) { conformance.RunCrash(t, harness) }
+
 // small keeps stores small in tests: a 1 MiB memtable flushes early, and
 // 1 MiB value-log files rotate early.
 var small = badger.Options{MemTableSize: 1 << 20, ValueLogFileSize: 1 << 20}

@@ -15,3 +15,7 @@ var harness = conformance.Harness{Name: memory.Name, Volatile: true}
 func TestBackend(t *testing.T) { conformance.RunBackend(t, harness) }
 
 func TestEventStore(t *testing.T) { conformance.RunEventStore(t, harness) }
+
+// TestKill9 is skipped: the memory engine keeps nothing across processes
+// (Harness.Volatile).
+func TestKill9(t *testing.T) { conformance.RunCrash(t, harness) }

@@ -34,6 +34,10 @@ func TestBackend(t *testing.T) {
 	conformance.RunBackend(t, conformance.Harness{Name: pebble.Name})
 }
 
+func TestKill9(t *testing.T) {
+	conformance.RunCrash(t, conformance.Harness{Name: pebble.Name})
+}
+
 // crashableHarness runs the engine on a crashable in-memory file system
 // shared by all the stores of a suite, so a reopen of the same dir finds the
 // data, and a power cut keeps what was synced and, of the rest, a random

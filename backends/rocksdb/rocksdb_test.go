@@ -27,6 +27,10 @@ func TestBackend(t *testing.T) {
 	conformance.RunBackend(t, conformance.Harness{Name: rocksdb.Name})
 }
 
+func TestKill9(t *testing.T) {
+	conformance.RunCrash(t, conformance.Harness{Name: rocksdb.Name})
+}
+
 // TestBackendNonDefaultOptions runs the suite with options other than the
 // defaults, and a memtable so small that the data moves into table files
 // while the suite runs, so reads go through table files too.
