@@ -285,25 +285,66 @@ func testSnapshotPastHeadNoSync(t *testing.T, h Harness) {
 	requireFolded(t, s, sm)
 }
 
+// snapshotOffsets returns the offsets of the snapshots in dir, oldest first.
+func snapshotOffsets(t testing.TB, dir string) []eventstore.Offset {
+	t.Helper()
+	var out []eventstore.Offset
+	for _, f := range snapshotFiles(t, dir) {
+		hdr, err := snapfile.ReadHeader(f)
+		require.NoError(t, err)
+		out = append(out, eventstore.Offset(hdr.Offset))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// testPolicies makes 12 single appends and closes the store under each
+// policy, keeping every snapshot, and checks the offsets the snapshots were
+// taken at, and that a reopen restores the newest.
 func testPolicies(t *testing.T, h Harness) {
+	const n = 12
 	cases := []struct {
 		name   string
 		policy eventstore.SnapshotPolicy
-		want   int // snapshot files after 12 single appends and Close
+		want   []eventstore.Offset
 	}{
-		{"Never", eventstore.Never(), 0},
-		{"OnClose", eventstore.OnClose(), 1},
-		{"EveryN(5)", eventstore.EveryN(5), 2},
-		{"AnyOf(EveryN(5),OnClose)", eventstore.AnyOf(eventstore.EveryN(5), eventstore.OnClose()), 3},
-		{"Adaptive(tiny budget)", eventstore.Adaptive(time.Nanosecond), 3},
-		{"Adaptive(hour)", eventstore.Adaptive(time.Hour), 0},
+		{"Never", eventstore.Never(), nil},
+		{"OnClose", eventstore.OnClose(), []eventstore.Offset{12}},
+		{"EveryN(5)", eventstore.EveryN(5), []eventstore.Offset{5, 10}},
+		{"EveryN(0)", eventstore.EveryN(0), nil},
+		{"EveryN(12)", eventstore.EveryN(12), []eventstore.Offset{12}},
+		{"AnyOf(EveryN(5),OnClose)", eventstore.AnyOf(eventstore.EveryN(5), eventstore.OnClose()), []eventstore.Offset{5, 10, 12}},
+		{"AnyOf(Never,EveryN(4))", eventstore.AnyOf(eventstore.Never(), eventstore.EveryN(4)), []eventstore.Offset{4, 8, 12}},
+		{"AnyOf()", eventstore.AnyOf(), nil},
+		{"Adaptive(hour)", eventstore.Adaptive(time.Hour), nil},
+		// A budget that every event exceeds: a snapshot after every
+		// append. A trigger that finds four snapshots still being written
+		// is skipped, so only the first four are sure, and the last, which
+		// Close takes if its trigger was skipped.
+		{"Adaptive(tiny budget)", eventstore.Adaptive(time.Nanosecond), nil},
 	}
 	for _, c := range cases {
 		dir := h.dir(t)
-		s := openSM(t, h, dir, &HashState{}, eventstore.WithSnapshotPolicy(c.policy))
-		fill(t, s, 12, "a")
+		s := openSM(t, h, dir, &HashState{}, eventstore.WithSnapshotPolicy(c.policy), eventstore.WithSnapshotRetention(100))
+		fill(t, s, n, "a")
 		require.NoError(t, s.Close())
-		require.Len(t, snapshotFiles(t, dir), c.want, c.name)
-		require.NotEmpty(t, fmt.Sprint(c.policy))
+		got := snapshotOffsets(t, dir)
+		if c.name == "Adaptive(tiny budget)" {
+			require.Subset(t, got, []eventstore.Offset{1, 2, 3, 4, 12}, c.name)
+			require.LessOrEqual(t, got[len(got)-1], eventstore.Offset(n), c.name)
+			c.want = got
+		} else {
+			require.Equal(t, c.want, got, c.name)
+		}
+		sm := &HashState{}
+		s = openSM(t, h, dir, sm, eventstore.WithSnapshotPolicy(eventstore.Never()))
+		var newest eventstore.Offset
+		if len(c.want) > 0 {
+			newest = c.want[len(c.want)-1]
+		}
+		require.Equal(t, newest, s.LastRecovery().SnapshotOffset, "%s: the newest snapshot is restored", c.name)
+		require.Equal(t, uint64(n)-uint64(newest), s.LastRecovery().EventsReplayed, c.name)
+		requireFolded(t, s, sm)
+		require.NoError(t, s.Close())
 	}
 }
