@@ -34,7 +34,7 @@ APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 .DEFAULT_GOAL := help
 
 # The fuzz targets: package:target pairs. FUZZTIME is per target.
-FUZZ_TARGETS := ./internal/record:FuzzDecode ./internal/record:FuzzDecodeResealed ./internal/record:FuzzKeys ./internal/snapfile:FuzzDecodeHeader
+FUZZ_TARGETS := ./internal/record:FuzzDecode ./internal/record:FuzzDecodeResealed ./internal/record:FuzzKeys ./internal/snapfile:FuzzDecodeHeader ./internal/dump:FuzzReader
 FUZZTIME ?= 10m
 
 .PHONY: help deps demo install lint test cover torture bench bench-go bench-short fuzz fuzz-short clean
