@@ -96,8 +96,8 @@ torture: deps ## The long durability runs: 1000 kill -9 per engine, exhaustive c
 	$(GO) test -count=1 -timeout 3h -parallel 3 ./powerloss -v -args -powerloss.long
 	$(GO) test -count=1 -timeout 1h ./backends/rocksdb -run TestLeakCMemory -v -args -rocksdb.leakcycles=1000000
 
-bench: deps ## Write the engine comparison report to adr/reports/backend-comparison (BENCH_FLAGS adds flags, e.g. --scale 0.35).
-	$(GO) run ./cmd/eventstore bench --backends rocksdb,pebble,badger,memory --out adr/reports/backend-comparison $(BENCH_FLAGS)
+bench: deps ## Write the comparison report (every engine, postgres, the peers and the disk's limit) to adr/reports/backend-comparison; refuses a busy machine unless BENCH_FORCE=1 (BENCH_FLAGS adds flags, e.g. --scale 0.35).
+	$(GO) run ./cmd/eventstore bench --backends rocksdb,pebble,badger,sqlite,postgres,memory --out adr/reports/backend-comparison $(BENCH_FLAGS)
 
 bench-go: deps ## Run the testing.B benchmarks (BENCH=regexp, BENCHTIME=duration or Nx).
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(if $(BENCHTIME),-benchtime=$(BENCHTIME)) ./...

@@ -16,7 +16,7 @@ const EventSize = 200
 // writers goroutines, each to its own stream.
 func appendWorkload(writers, perAppend, size int, d eventstore.Durability, sm bool, more ...eventstore.Option) func(context.Context, Target, int) (Measurement, error) {
 	return func(ctx context.Context, t Target, n int) (Measurement, error) {
-		dir, cleanup, err := t.newDir()
+		dir, cleanup, err := t.NewDir()
 		if err != nil {
 			return Measurement{}, err
 		}
@@ -31,12 +31,12 @@ func appendWorkload(writers, perAppend, size int, d eventstore.Durability, sm bo
 			return Measurement{}, err
 		}
 		defer s.Close()
-		data := payload(size, 1)
+		data := Payload(size, 1)
 		events := make([]eventstore.Event, perAppend)
 		for i := range events {
 			events[i] = eventstore.Event{Type: "Bench", Data: data}
 		}
-		m, err := appendConcurrently(ctx, s, writers, n, events, size)
+		m, err := appendConcurrently(ctx, s, writers, n, events, size, "")
 		if err != nil {
 			return m, err
 		}
@@ -49,7 +49,8 @@ var (
 	AppendSync1 = Workload{Name: "append/sync/1-writer", Run: appendWorkload(1, 1, EventSize, eventstore.Sync, false), DefaultN: 2000}
 	// AppendSync1NoMark is AppendSync1 without the head mark, to measure
 	// what the mark costs a synced append (a pwrite after each commit).
-	AppendSync1NoMark = Workload{Name: "append/sync/1-writer/no-head-mark", Run: withoutHeadMark(appendWorkload(1, 1, EventSize, eventstore.Sync, false)), DefaultN: 2000}
+	// Only a store on an engine keeps a head mark.
+	AppendSync1NoMark = Workload{Name: "append/sync/1-writer/no-head-mark", Run: withoutHeadMark(appendWorkload(1, 1, EventSize, eventstore.Sync, false)), DefaultN: 2000, EngineOnly: true}
 	// AppendSync1NoMetrics is AppendSync1 without the store's metrics, to
 	// measure what they cost a synced append.
 	AppendSync1NoMetrics = Workload{Name: "append/sync/1-writer/no-metrics", Run: withoutMetrics(appendWorkload(1, 1, EventSize, eventstore.Sync, false)), DefaultN: 2000}
@@ -67,10 +68,20 @@ var (
 	AppendSize1M        = Workload{Name: "append/size/1MiB", Run: appendWorkload(4, 1, 1<<20, eventstore.Sync, false), DefaultN: 200}
 )
 
+// AppendSingles makes n appends of one EventSize-byte event to s, Sync or
+// not as s was opened, from writers goroutines, each to its own stream
+// named prefix+StreamName(i), and measures them: the part of a workload
+// that several processes run at once on a shared log, each with its own
+// prefix.
+func AppendSingles(ctx context.Context, s *eventstore.Store, writers, n int, prefix string) (Measurement, error) {
+	ev := eventstore.Event{Type: "Bench", Data: Payload(EventSize, 1)}
+	return appendConcurrently(ctx, s, writers, n, []eventstore.Event{ev}, EventSize, prefix)
+}
+
 // appendConcurrently makes n appends of events to s from writers goroutines,
 // each to its own stream, and measures them: the timed core of the append
 // workloads and of the snapshot sweep.
-func appendConcurrently(ctx context.Context, s *eventstore.Store, writers, n int, events []eventstore.Event, size int) (Measurement, error) {
+func appendConcurrently(ctx context.Context, s *eventstore.Store, writers, n int, events []eventstore.Event, size int, prefix string) (Measurement, error) {
 	lat := make([][]time.Duration, writers)
 	errs := make([]error, writers)
 	var wg sync.WaitGroup
@@ -81,7 +92,7 @@ func appendConcurrently(ctx context.Context, s *eventstore.Store, writers, n int
 			ops++
 		}
 		wg.Go(func() {
-			stream := streamName(w)
+			stream := prefix + StreamName(w)
 			l := make([]time.Duration, 0, ops)
 			for range ops {
 				t0 := time.Now()

@@ -10,4 +10,11 @@
 // and without snapshots), and the baselines measured in the same run: the raw
 // disk (write+fsync) and the raw engine (the same keys and bytes written and
 // scanned straight through the engine contract, with no event-store layer).
+//
+// A workload says where it runs (Workload.RunsOn): the raw engine workloads
+// only on engines, not on a log backend such as postgres; a Standalone one
+// on no backend at all. Package peers holds, as Standalone workloads of the
+// same names, the physical limit of the disk and the stores a Go user would
+// otherwise write (SQLite, bbolt, tidwall/wal, plain pgx); package
+// rocksloop, a plain grocksdb iterator loop for RocksDB.
 package benchsuite

@@ -13,7 +13,7 @@ func fill(ctx context.Context, t Target, dir string, n, streams int, extra ...ev
 	if err != nil {
 		return err
 	}
-	data := payload(EventSize, 7)
+	data := Payload(EventSize, 7)
 	batch := make([]eventstore.Event, 0, 100)
 	for i := 0; i < n; {
 		k := min(100, n-i)
@@ -21,7 +21,7 @@ func fill(ctx context.Context, t Target, dir string, n, streams int, extra ...ev
 		for range k {
 			batch = append(batch, eventstore.Event{Type: "Bench", Data: data})
 		}
-		if _, err := s.Append(ctx, streamName((i/100)%streams), eventstore.Any, batch...); err != nil {
+		if _, err := s.Append(ctx, StreamName((i/100)%streams), eventstore.Any, batch...); err != nil {
 			_ = s.Close()
 			return err
 		}

@@ -34,7 +34,7 @@ var (
 func MemoryWorkloads() []Workload { return []Workload{MemoryAppend, MemoryReplay} }
 
 func memoryAppend(ctx context.Context, t Target, n int) (Measurement, error) {
-	dir, cleanup, err := t.newDir()
+	dir, cleanup, err := t.NewDir()
 	if err != nil {
 		return Measurement{}, err
 	}
@@ -50,7 +50,7 @@ func memoryAppend(ctx context.Context, t Target, n int) (Measurement, error) {
 }
 
 func memoryReplay(ctx context.Context, t Target, n int) (Measurement, error) {
-	dir, cleanup, err := t.newDir()
+	dir, cleanup, err := t.NewDir()
 	if err != nil {
 		return Measurement{}, err
 	}

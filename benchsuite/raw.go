@@ -27,17 +27,17 @@ func rawEvent(b backend.Batch, off eventstore.Offset, stream string, version uin
 // own coalescing of concurrent synced writes.
 func rawWriteWorkload(writers, perBatch int) func(context.Context, Target, int) (Measurement, error) {
 	return func(ctx context.Context, t Target, n int) (Measurement, error) {
-		dir, cleanup, err := t.newDir()
+		dir, cleanup, err := t.NewDir()
 		if err != nil {
 			return Measurement{}, err
 		}
 		defer cleanup()
-		kv, err := t.openKV(dir)
+		kv, err := t.OpenKV(dir)
 		if err != nil {
 			return Measurement{}, err
 		}
 		defer kv.Close()
-		data := payload(EventSize, 1)
+		data := Payload(EventSize, 1)
 		var (
 			mu   sync.Mutex
 			next uint64
@@ -53,7 +53,7 @@ func rawWriteWorkload(writers, perBatch int) func(context.Context, Target, int) 
 			}
 			wg.Go(func() {
 				var buf []byte
-				stream := streamName(w)
+				stream := StreamName(w)
 				var version uint64
 				for range ops {
 					t0 := time.Now()
@@ -89,39 +89,24 @@ func rawWriteWorkload(writers, perBatch int) func(context.Context, Target, int) 
 // rawScan fills n events through the engine and times one ordered scan of
 // the log keys, touching every value but decoding nothing.
 func rawScan(ctx context.Context, t Target, n int) (Measurement, error) {
-	dir, cleanup, err := t.newDir()
+	dir, cleanup, err := t.NewDir()
 	if err != nil {
 		return Measurement{}, err
 	}
 	defer cleanup()
-	kv, err := t.openKV(dir)
-	if err != nil {
+	if err := FillRaw(t, dir, n); err != nil {
 		return Measurement{}, err
-	}
-	defer kv.Close()
-	data := payload(EventSize, 1)
-	var buf []byte
-	for off := 1; off <= n; {
-		b := kv.NewBatch()
-		for i := 0; i < 1000 && off <= n; i++ {
-			buf = rawEvent(b, eventstore.Offset(off), streamName(off%10), uint64(off/10+1), data, buf)
-			off++
-		}
-		if err := b.Commit(false); err != nil {
-			return Measurement{}, err
-		}
 	}
 	// Scan after a reopen, as the event store's reads and restarts do.
-	if err := kv.Close(); err != nil {
-		return Measurement{}, err
-	}
-	if kv, err = t.openKV(dir); err != nil {
+	kv, err := t.OpenKV(dir)
+	if err != nil {
 		return Measurement{}, err
 	}
 	start := time.Now()
 	lower, upper := record.LogTable()
 	it, err := kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper})
 	if err != nil {
+		_ = kv.Close()
 		return Measurement{}, err
 	}
 	var events int
@@ -134,17 +119,50 @@ func rawScan(ctx context.Context, t Target, n int) (Measurement, error) {
 		bytes += int64(len(v))
 	}
 	if err := it.Close(); err != nil {
+		_ = kv.Close()
 		return Measurement{}, err
 	}
 	_ = sink
 	return Measurement{Ops: 1, Events: events, Bytes: bytes, Elapsed: time.Since(start)}, kv.Close()
 }
 
+// FillRaw writes n events through t's engine on dir, as the event store
+// lays them out (log keys and stream-index entries over 10 streams), in
+// unsynced batches of 1000, and closes the engine: the log that raw/scan
+// reads, for the baselines that read it with an engine's own library.
+func FillRaw(t Target, dir string, n int) error {
+	kv, err := t.OpenKV(dir)
+	if err != nil {
+		return err
+	}
+	if err := fillRaw(kv, n); err != nil {
+		_ = kv.Close()
+		return err
+	}
+	return kv.Close()
+}
+
+func fillRaw(kv backend.KV, n int) error {
+	data := Payload(EventSize, 1)
+	var buf []byte
+	for off := 1; off <= n; {
+		b := kv.NewBatch()
+		for i := 0; i < 1000 && off <= n; i++ {
+			buf = rawEvent(b, eventstore.Offset(off), StreamName(off%10), uint64(off/10+1), data, buf)
+			off++
+		}
+		if err := b.Commit(false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // diskSync writes EventSize bytes and fsyncs, n times, on a growing file or
 // on a preallocated one: the physical limit of one synced writer.
 func diskSync(prealloc bool) func(context.Context, Target, int) (Measurement, error) {
 	return func(ctx context.Context, t Target, n int) (Measurement, error) {
-		dir, cleanup, err := t.newDir()
+		dir, cleanup, err := t.NewDir()
 		if err != nil {
 			return Measurement{}, err
 		}
@@ -154,7 +172,7 @@ func diskSync(prealloc bool) func(context.Context, Target, int) (Measurement, er
 			return Measurement{}, err
 		}
 		defer f.Close()
-		data := payload(EventSize, 3)
+		data := Payload(EventSize, 3)
 		if prealloc {
 			if err := f.Truncate(int64(n+1) * EventSize); err != nil {
 				return Measurement{}, err
@@ -179,13 +197,18 @@ func diskSync(prealloc bool) func(context.Context, Target, int) (Measurement, er
 	}
 }
 
-// Baselines.
+// Baselines. The raw engine workloads open the engine itself (EngineOnly);
+// the disk workloads use none (Standalone "disk").
 var (
-	RawSync1         = Workload{Name: "raw/sync-write/1-writer", Run: rawWriteWorkload(1, 1), DefaultN: 2000}
-	RawSync16        = Workload{Name: "raw/sync-write/16-writers", Run: rawWriteWorkload(16, 1), DefaultN: 20000}
-	RawSync64        = Workload{Name: "raw/sync-write/64-writers", Run: rawWriteWorkload(64, 1), DefaultN: 40000}
-	RawSyncBatch100  = Workload{Name: "raw/sync-write/batch-100", Run: rawWriteWorkload(1, 100), DefaultN: 200}
-	RawScan          = Workload{Name: "raw/scan", Run: rawScan, DefaultN: 1_000_000}
-	DiskSync         = Workload{Name: "disk/write+fsync", Run: diskSync(false), DefaultN: 2000}
-	DiskSyncPrealloc = Workload{Name: "disk/write+fsync/preallocated", Run: diskSync(true), DefaultN: 2000}
+	RawSync1         = Workload{Name: "raw/sync-write/1-writer", Run: rawWriteWorkload(1, 1), DefaultN: 2000, EngineOnly: true}
+	RawSync16        = Workload{Name: "raw/sync-write/16-writers", Run: rawWriteWorkload(16, 1), DefaultN: 20000, EngineOnly: true}
+	RawSync64        = Workload{Name: "raw/sync-write/64-writers", Run: rawWriteWorkload(64, 1), DefaultN: 40000, EngineOnly: true}
+	RawSyncBatch100  = Workload{Name: "raw/sync-write/batch-100", Run: rawWriteWorkload(1, 100), DefaultN: 200, EngineOnly: true}
+	RawScan          = Workload{Name: "raw/scan", Run: rawScan, DefaultN: 1_000_000, EngineOnly: true}
+	DiskSync         = Workload{Name: "disk/write+fsync", Run: diskSync(false), DefaultN: 2000, Standalone: DiskName}
+	DiskSyncPrealloc = Workload{Name: "disk/write+fsync/preallocated", Run: diskSync(true), DefaultN: 2000, Standalone: DiskName}
 )
+
+// DiskName is the name under which the workloads that measure the disk
+// itself, with no engine, are reported.
+const DiskName = "disk"

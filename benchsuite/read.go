@@ -12,7 +12,7 @@ import (
 // one read pass of the given kind.
 func readWorkload(kind string) func(context.Context, Target, int) (Measurement, error) {
 	return func(ctx context.Context, t Target, n int) (Measurement, error) {
-		dir, cleanup, err := t.newDir()
+		dir, cleanup, err := t.NewDir()
 		if err != nil {
 			return Measurement{}, err
 		}
@@ -38,7 +38,7 @@ func readWorkload(kind string) func(context.Context, Target, int) (Measurement, 
 				bytes += int64(len(r.Data))
 			}
 		case "stream":
-			for r, err := range s.Stream(ctx, streamName(3), 1) {
+			for r, err := range s.Stream(ctx, StreamName(3), 1) {
 				if err != nil {
 					return Measurement{}, err
 				}

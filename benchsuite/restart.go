@@ -18,8 +18,8 @@ func restartWorkload(length int, snapshots bool) func(context.Context, Target, i
 		if snapshots {
 			policy = eventstore.EveryN(1000)
 		}
-		dir, err := fixture(fmt.Sprintf("%s/%d/%v", t.Backend, length, snapshots), func() (string, error) {
-			dir, _, err := t.newDir()
+		dir, err := Fixture(fmt.Sprintf("%s/%d/%v", t.Backend, length, snapshots), func() (string, error) {
+			dir, _, err := t.NewDir()
 			if err != nil {
 				return "", err
 			}
@@ -83,7 +83,11 @@ var (
 	fixtures   = map[string]string{}
 )
 
-func fixture(key string, make func() (string, error)) (string, error) {
+// Fixture returns the directory that make filled for key, made on the
+// first call and kept for the later ones until Cleanup removes it: the
+// restart workloads fill a log of a million events once per backend. make
+// returns the directory even when it fails, so that it is removed.
+func Fixture(key string, make func() (string, error)) (string, error) {
 	fixturesMu.Lock()
 	defer fixturesMu.Unlock()
 	if dir, ok := fixtures[key]; ok {

@@ -60,8 +60,8 @@ func snapshotSweep(name string, p eventstore.SnapshotPolicy, length int) func(co
 			return m, err
 		}
 		key := fmt.Sprintf("snapshots/%s/%s/%d", t.Backend, name, length)
-		dir, err := fixture(key, func() (string, error) {
-			dir, _, err := t.newDir()
+		dir, err := Fixture(key, func() (string, error) {
+			dir, _, err := t.NewDir()
 			if err != nil {
 				return "", err
 			}
@@ -121,7 +121,7 @@ func sweepFill(ctx context.Context, t Target, dir string, p eventstore.SnapshotP
 	if err != nil {
 		return 0, err
 	}
-	data := payload(EventSize, 7)
+	data := Payload(EventSize, 7)
 	batch := make([]eventstore.Event, 0, 100)
 	for i := 0; i < n; {
 		k := min(100, n-i)
@@ -129,7 +129,7 @@ func sweepFill(ctx context.Context, t Target, dir string, p eventstore.SnapshotP
 		for range k {
 			batch = append(batch, eventstore.Event{Type: "Bench", Data: data})
 		}
-		if _, err := s.Append(ctx, streamName((i/100)%100), eventstore.Any, batch...); err != nil {
+		if _, err := s.Append(ctx, StreamName((i/100)%100), eventstore.Any, batch...); err != nil {
 			_ = s.Close()
 			return 0, err
 		}
@@ -144,7 +144,7 @@ func sweepFill(ctx context.Context, t Target, dir string, p eventstore.SnapshotP
 
 // sweepAppend is the append part of a sweep.
 func sweepAppend(ctx context.Context, t Target, p eventstore.SnapshotPolicy, n int) (Measurement, error) {
-	dir, cleanup, err := t.newDir()
+	dir, cleanup, err := t.NewDir()
 	if err != nil {
 		return Measurement{}, err
 	}
@@ -155,8 +155,8 @@ func sweepAppend(ctx context.Context, t Target, p eventstore.SnapshotPolicy, n i
 		return Measurement{}, err
 	}
 	defer s.Close()
-	ev := eventstore.Event{Type: "Bench", Data: payload(EventSize, 1)}
-	m, err := appendConcurrently(ctx, s, sweepWriters, n, []eventstore.Event{ev}, EventSize)
+	ev := eventstore.Event{Type: "Bench", Data: Payload(EventSize, 1)}
+	m, err := appendConcurrently(ctx, s, sweepWriters, n, []eventstore.Event{ev}, EventSize, "")
 	if err != nil {
 		return m, err
 	}
@@ -169,7 +169,7 @@ func sweepAppend(ctx context.Context, t Target, p eventstore.SnapshotPolicy, n i
 	// one more event (a snapshot of an unchanged state is skipped).
 	var costs []time.Duration
 	for range 5 {
-		if _, err := s.Append(ctx, streamName(0), eventstore.Any, ev); err != nil {
+		if _, err := s.Append(ctx, StreamName(0), eventstore.Any, ev); err != nil {
 			return m, err
 		}
 		t0 := time.Now()

@@ -11,7 +11,7 @@ import (
 // space fills n events, closes, and measures the engine directory's bytes
 // per event, then again after a full compaction when the engine can.
 func space(ctx context.Context, t Target, n int) (Measurement, error) {
-	dir, cleanup, err := t.newDir()
+	dir, cleanup, err := t.NewDir()
 	if err != nil {
 		return Measurement{}, err
 	}
@@ -26,7 +26,7 @@ func space(ctx context.Context, t Target, n int) (Measurement, error) {
 		return Measurement{}, err
 	}
 	m := Measurement{Ops: 1, Events: n, Bytes: closed, Extra: map[string]float64{"bytes/event": float64(closed) / float64(n)}}
-	kv, err := t.openKV(engineDir)
+	kv, err := t.OpenKV(engineDir)
 	if err != nil {
 		return m, err
 	}
@@ -49,4 +49,4 @@ func space(ctx context.Context, t Target, n int) (Measurement, error) {
 }
 
 // Space measures bytes on disk per event.
-var Space = Workload{Name: "space/bytes-per-event", Run: space, DefaultN: 1_000_000}
+var Space = Workload{Name: "space/bytes-per-event", Run: space, DefaultN: 1_000_000, EngineOnly: true}

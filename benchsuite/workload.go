@@ -26,7 +26,9 @@ type Target struct {
 	TempDir func() (string, error)
 }
 
-func (t Target) newDir() (string, func(), error) {
+// NewDir returns a fresh directory for a workload's store (from TempDir,
+// or under os.TempDir()) and the function that removes it.
+func (t Target) NewDir() (string, func(), error) {
 	if t.TempDir != nil {
 		d, err := t.TempDir()
 		return d, func() { _ = os.RemoveAll(d) }, err
@@ -45,7 +47,11 @@ func (t Target) options(dir string, extra ...eventstore.Option) []eventstore.Opt
 	return append(opts, extra...)
 }
 
-func (t Target) openKV(dir string) (backend.KV, error) {
+// OpenKV opens t's engine on dir directly, through the engine contract,
+// with no event store above it: the raw engine baselines use it. It fails
+// for a backend that is not a backend.Engine (a log backend such as
+// postgres).
+func (t Target) OpenKV(dir string) (backend.KV, error) {
 	e, err := backend.Lookup(t.Backend)
 	if err != nil {
 		return nil, err
@@ -103,6 +109,37 @@ type Workload struct {
 	Run func(ctx context.Context, t Target, n int) (Measurement, error)
 	// DefaultN is the size the report uses.
 	DefaultN int
+
+	// EngineOnly marks a workload that opens the engine itself (the raw
+	// engine baselines, the space measurement) or measures what only a
+	// store on an engine has (the head mark): backends that are whole logs,
+	// such as postgres, skip it.
+	EngineOnly bool
+	// Only, when not empty, lists the backends the workload runs on, for
+	// example {"rocksdb"} for a baseline written against one engine's own
+	// library; the others skip it.
+	Only []string
+	// Standalone, when set, means that the workload uses no backend of the
+	// run: it runs once per repeat, whatever the backends, and its figures
+	// are reported under this name beside the backends' ("disk" for the
+	// disk baselines, a peer's name for the peers of package peers).
+	Standalone string
+}
+
+// RunsOn reports whether w runs on the backend name, which is an engine
+// (a backend.Engine, under logstore/kvlog) when engine is true and a log
+// backend (logstore.Opener) otherwise. A Standalone workload runs on no
+// backend.
+func (w Workload) RunsOn(name string, engine bool) bool {
+	switch {
+	case w.Standalone != "":
+		return false
+	case w.EngineOnly && !engine:
+		return false
+	case len(w.Only) > 0:
+		return slices.Contains(w.Only, name)
+	}
+	return true
 }
 
 // Bench runs w as a testing.B benchmark with n = b.N, and reports events/s
@@ -145,7 +182,8 @@ func dirSize(dir string) (int64, error) {
 	return n, err
 }
 
-func payload(size int, i int) []byte {
+// Payload returns size bytes of event data, a pattern that depends on i.
+func Payload(size int, i int) []byte {
 	b := make([]byte, size)
 	for j := range b {
 		b[j] = byte(i*31 + j*7)
@@ -153,4 +191,5 @@ func payload(size int, i int) []byte {
 	return b
 }
 
-func streamName(i int) string { return fmt.Sprintf("stream-%04d", i) }
+// StreamName names the i-th stream of a workload, "stream-0007".
+func StreamName(i int) string { return fmt.Sprintf("stream-%04d", i) }

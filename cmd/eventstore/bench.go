@@ -8,11 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/durablelog/eventstore"
+	// The comparison report runs every engine; the others are imported by
+	// main.go, and postgres by benchreport.
+	_ "github.com/durablelog/eventstore/backends/sqlite"
 	"github.com/durablelog/eventstore/internal/benchreport"
 	"github.com/spf13/cobra"
 )
@@ -28,12 +32,22 @@ trying the other commands). --backend chooses the engine (default rocksdb;
 memory is the ceiling): rocksdb, pebble, badger, sqlite or memory; bench
 refuses postgres, whose throwaway store would land in a shared schema.
 
-This is the quick measurement. The full benchmark report (every engine,
-durability modes, recovery times, plots) comes from the benchmark work and will
-replace what this command prints.`
+This is the quick measurement. With --backends, the command writes the full
+comparison report instead (package internal/benchreport): every workload on
+every named backend, beside the raw engines, the physical limit of the disk
+and the peers (SQLite, bbolt, tidwall/wal; plain pgx for postgres), repeated,
+with the targets table and charts, into --out. It refuses to start when the
+1-minute load average is above --max-load (0.75 per core by default):
+--force, or BENCH_FORCE=1 in the environment, runs anyway, and the report
+then says that it was taken under load. With postgres among the backends it
+starts a throwaway PostgreSQL server unless --pg-dsn names one. --rewrite
+writes the report in --out again from its results.json, for example after an
+edit of the targets' notes.`
 
 const benchExample = `  eventstore bench --backend pebble
-  eventstore bench --backend rocksdb --events 1000000 --batch 100 --writers 4 --dir /tmp/events-1m`
+  eventstore bench --backend rocksdb --events 1000000 --batch 100 --writers 4 --dir /tmp/events-1m
+  eventstore bench --backends pebble,memory --out /tmp/report --repeats 1 --scale 0.01 --workloads '^append/sync/16'
+  eventstore bench --rewrite --out adr/reports/backend-comparison`
 
 type benchOptions struct {
 	events   int
@@ -70,6 +84,12 @@ func newBenchCmd(a *app) *cobra.Command {
 		memoryRepeats int
 		scale         float64
 		snapshotLen   int
+		force         bool
+		maxLoad       float64
+		pgDSN         string
+		rewrite       bool
+		logRuns       bool
+		sizes         map[string]int
 	}
 	c := &cobra.Command{
 		Use:     "bench [--events N] [--batch N] [--writers N] [--streams N] [--data-size BYTES]",
@@ -78,15 +98,33 @@ func newBenchCmd(a *app) *cobra.Command {
 		Example: benchExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if r.rewrite {
+				rep, err := benchreport.LoadReport(filepath.Join(r.out, benchreport.JSONFile))
+				if err != nil {
+					return err
+				}
+				if err := rep.WriteFiles(r.out); err != nil {
+					return err
+				}
+				a.printf("wrote %s\n", filepath.Join(r.out, benchreport.ReportFile))
+				return nil
+			}
 			if len(r.backends) > 0 {
 				cfg := benchreport.Config{Backends: r.backends, OutDir: r.out, Repeats: r.repeats, MemoryRepeats: r.memoryRepeats,
-					Scale: r.scale, Filter: r.filter, SnapshotLength: r.snapshotLen}
+					Scale: r.scale, Filter: r.filter, SnapshotLength: r.snapshotLen,
+					MaxLoad: r.maxLoad, Force: r.force || benchForced(os.Getenv("BENCH_FORCE")), PostgresDSN: r.pgDSN, N: r.sizes}
 				if a.progress != "never" {
 					cfg.Progress = a.stderr // a bar only when it is a terminal
+				}
+				if r.logRuns {
+					cfg.Log = a.stderr
 				}
 				rep, err := benchreport.Run(c.Context(), cfg)
 				if err != nil {
 					return err
+				}
+				if rep.Load.Forced {
+					a.printf("warning: taken under load (1-minute load average %.2f at the start, limit %.2f): the report says so\n", rep.Load.AtStart[0], rep.Load.Limit)
 				}
 				a.printf("wrote %s in %s\n", filepath.Join(r.out, benchreport.ReportFile), rep.Wall.Round(time.Second))
 				return nil
@@ -111,7 +149,19 @@ func newBenchCmd(a *app) *cobra.Command {
 	f.Float64Var(&r.scale, "scale", 1, "with --backends: multiplies each workload's default size (0.01: a smoke run)")
 	f.IntVar(&r.snapshotLen, "snapshot-length", 100_000, "with --backends: the log length of the snapshot-policy sweep")
 	f.StringVar(&r.filter, "workloads", "", "with --backends: regexp; only matching workloads run")
+	f.BoolVar(&r.force, "force", false, "with --backends: run even when the machine is busy (also BENCH_FORCE=1); the report says it was taken under load")
+	f.Float64Var(&r.maxLoad, "max-load", benchreport.DefaultMaxLoad(), "with --backends: refuse to start above this 1-minute load average")
+	f.StringVar(&r.pgDSN, "pg-dsn", "", "with --backends and postgres: the server to use (default: a throwaway server for the run)")
+	f.BoolVar(&r.rewrite, "rewrite", false, "write the report in --out again from its results.json (after editing the notes)")
+	f.BoolVar(&r.logRuns, "log", false, "with --backends: print one line per finished run on standard error")
+	f.StringToIntVar(&r.sizes, "n", nil, "with --backends: NAME=N runs workload NAME with size N (repeatable)")
 	return c
+}
+
+// benchForced reads BENCH_FORCE: set to anything but "", "0" or "false".
+func benchForced(v string) bool {
+	v = strings.TrimSpace(strings.ToLower(v))
+	return v != "" && v != "0" && v != "false" && v != "no"
 }
 
 func runBench(ctx context.Context, a *app, o benchOptions) (err error) {

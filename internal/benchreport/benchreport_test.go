@@ -19,6 +19,7 @@ import (
 	"github.com/durablelog/eventstore/backends/memory"
 	"github.com/durablelog/eventstore/backends/pebble"
 	"github.com/durablelog/eventstore/benchsuite"
+	"github.com/durablelog/eventstore/benchsuite/peers"
 )
 
 // TestMain routes the child processes that Run starts (the test binary is
@@ -30,6 +31,25 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// quietLoad makes the load averages that Run reads l, for the test.
+func quietLoad(t *testing.T, l [3]float64) {
+	saved := readLoad
+	readLoad = func() ([3]float64, bool) { return l, true }
+	t.Cleanup(func() { readLoad = saved })
+}
+
+// peerWorkload returns the workload name of peer p.
+func peerWorkload(t *testing.T, p peers.Peer, name string) benchsuite.Workload {
+	t.Helper()
+	for _, w := range peers.Workloads(p) {
+		if w.Name == name {
+			return w
+		}
+	}
+	t.Fatalf("peer %s has no workload %s", p.Name, name)
+	return benchsuite.Workload{}
+}
+
 // named gives w another name: the tests run the targets' workloads at
 // lengths far below those their names promise.
 func named(name string, w benchsuite.Workload) benchsuite.Workload {
@@ -38,6 +58,7 @@ func named(name string, w benchsuite.Workload) benchsuite.Workload {
 }
 
 func TestRunWritesEveryFile(t *testing.T) {
+	quietLoad(t, [3]float64{0.25, 0.5, 0.75})
 	out := t.TempDir()
 	var prog, log bytes.Buffer
 	cfg := Config{
@@ -45,7 +66,7 @@ func TestRunWritesEveryFile(t *testing.T) {
 		Workloads: []benchsuite.Workload{
 			benchsuite.DiskSync,
 			benchsuite.RawSync1, benchsuite.AppendSync1, benchsuite.AppendSync1SM,
-			benchsuite.RawSync16, benchsuite.AppendSync16,
+			benchsuite.RawSync16, benchsuite.AppendSync16, peerWorkload(t, peers.Disk, benchsuite.AppendSync16.Name),
 			benchsuite.RawScan, benchsuite.ReadScan,
 			named(restart10KSnap, benchsuite.RestartWorkload(200, true)),
 			named(restart1MSnap, benchsuite.RestartWorkload(300, true)),
@@ -70,8 +91,8 @@ func TestRunWritesEveryFile(t *testing.T) {
 	if prog.Len() != 0 {
 		t.Errorf("progress written to a writer that is not a terminal: %q", prog.String())
 	}
-	// 1 disk workload + 11 on 2 engines + 3 sweep policies on 2 + 1 memory on 2, twice.
-	const runs = 2 * (1 + 11*2 + 3*2 + 1*2)
+	// 2 disk workloads + 11 on 2 engines + 3 sweep policies on 2 + 1 memory on 2, twice.
+	const runs = 2 * (2 + 11*2 + 3*2 + 1*2)
 	if len(rep.Samples) != runs {
 		t.Fatalf("%d samples, want %d", len(rep.Samples), runs)
 	}
@@ -149,7 +170,9 @@ func TestRunWritesEveryFile(t *testing.T) {
 	if nCharts != len(charts) {
 		t.Errorf("%d charts, want %d: %v", nCharts, len(charts), rep.Files)
 	}
-	for _, want := range []string{"## Machine", "## Method", "## Targets", "| Target | Formula | Threshold | memory | pebble |", "sync-write", "## Snapshot policies (ADR-0009)", "## Memory"} {
+	for _, want := range []string{"## Machine", "## Method", "## Targets", "| Target | Formula | Threshold | memory | pebble |", "sync-write",
+		"## Snapshot policies (ADR-0009)", "## Memory", "## Against the physical limit", "## The memory engine as the yardstick", "## Load during the run",
+		"| append/sync/16-writers | 6 | 0.25 [0.25] | 0.25 [0.25] | 0.50 [0.50] | 0.75 [0.75] | 0 |"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -158,19 +181,36 @@ func TestRunWritesEveryFile(t *testing.T) {
 	// Each target has a value on pebble; the memory engine's are info.
 	for _, tr := range rep.Targets {
 		switch {
-		case tr.ID == "disk-1":
+		case tr.ID == "disk-1" || tr.ID == "sync-16-limit":
 			if tr.Status != StatusInfo || !tr.Value.Valid() {
 				t.Errorf("%s on %s: %s %+v, want info", tr.ID, tr.Backend, tr.Status, tr.Value)
 			}
-		case tr.ID == "sync-64" || tr.ID == "seed-batch-100" || tr.ID == "batch-100" || tr.ID == "group-commit":
+		case tr.ID == "sync-64" || tr.ID == "sync-64-limit" || tr.ID == "sync-64-rate" || tr.ID == "seed-batch-100" || tr.ID == "batch-100" || tr.ID == "group-commit" || tr.ID == "head-mark":
 			if tr.Status != StatusNotMeasured {
 				t.Errorf("%s on %s: %s, want %s (its workloads did not run)", tr.ID, tr.Backend, tr.Status, StatusNotMeasured)
 			}
+		case strings.HasPrefix(tr.ID, "pg-") || tr.ID == "scan-grocksdb":
+			t.Errorf("%s evaluated on %s", tr.ID, tr.Backend)
 		case tr.Backend == memory.Name && tr.Status != StatusInfo:
 			t.Errorf("%s on memory: %s, want info", tr.ID, tr.Status)
 		case !tr.Value.Valid() || tr.Value.N != 2:
 			t.Errorf("%s on %s: %+v", tr.ID, tr.Backend, tr.Value)
 		}
+	}
+	// pebble and memory against the limit; pebble against memory.
+	if len(rep.Limit) != 2 || rep.Limit[0].Workload != benchsuite.AppendSync16.Name || rep.Limit[0].Value.N != 2 {
+		t.Errorf("limit ratios %+v", rep.Limit)
+	}
+	for _, y := range rep.Yardstick {
+		if y.Backend != pebble.Name || y.Value.N != 2 || y.Status == StatusNotMeasured || y.Note == "" {
+			t.Errorf("yardstick %+v", y)
+		}
+	}
+	if rep.Load.Forced || !rep.Load.Known || rep.Samples[0].LoadBefore != [3]float64{0.25, 0.5, 0.75} {
+		t.Errorf("load %+v, first run's %v", rep.Load, rep.Samples[0].LoadBefore)
+	}
+	if bytes.Contains(md, []byte("UNDER LOAD")) {
+		t.Error("report.md says under load")
 	}
 
 	// LoadReport reads the report back: the same summaries, the same page.
@@ -187,6 +227,7 @@ func TestRunWritesEveryFile(t *testing.T) {
 }
 
 func TestRunFilterAndCancel(t *testing.T) {
+	quietLoad(t, [3]float64{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := Run(ctx, Config{Backends: []string{memory.Name}, OutDir: t.TempDir(), Filter: "^append/sync/1-writer$", Memory: []benchsuite.Workload{}})
@@ -203,7 +244,10 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"no backend", Config{OutDir: "x"}, "no backend"},
 		{"unknown backend", Config{Backends: []string{"nope"}, OutDir: "x"}, "unknown backend"},
-		{"disk", Config{Backends: []string{DiskBackend}, OutDir: "x"}, "reserved"},
+		{"disk", Config{Backends: []string{DiskBackend}, OutDir: "x"}, "name of a baseline"},
+		{"peer", Config{Backends: []string{"bbolt"}, OutDir: "x"}, "name of a baseline"},
+		{"max load", Config{Backends: []string{memory.Name}, OutDir: "x", MaxLoad: -1}, "MaxLoad"},
+		{"peer twice", Config{Backends: []string{memory.Name}, OutDir: "x", Workloads: peers.Workloads(peers.Bolt)[:1], Memory: peers.Workloads(peers.Bolt)[:1]}, "of bbolt listed twice"},
 		{"twice", Config{Backends: []string{memory.Name, memory.Name}, OutDir: "x"}, "twice"},
 		{"no out", Config{Backends: []string{memory.Name}}, "output directory"},
 		{"filter", Config{Backends: []string{memory.Name}, OutDir: "x", Filter: "("}, "Filter"},
@@ -220,11 +264,12 @@ func TestConfigErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Repeats != DefaultRepeats || cfg.Scale != 1 || cfg.WorkDir != "x" || len(cfg.ChildCommand) != 3 {
+	if cfg.Repeats != DefaultRepeats || cfg.Scale != 1 || cfg.WorkDir != "x" || len(cfg.ChildCommand) != 3 || cfg.MaxLoad != DefaultMaxLoad() {
 		t.Errorf("defaults: %+v", cfg)
 	}
-	// All, then the sweep: Never, 3 EveryN, 2 Adaptive.
-	if got, want := len(cfg.Workloads), len(benchsuite.All())+6; got != want {
+	// All, the grocksdb loop, the peers, then the sweep: Never, 3 EveryN,
+	// 2 Adaptive.
+	if got, want := len(cfg.Workloads), len(benchsuite.All())+1+len(peers.AllWorkloads())+6; got != want {
 		t.Errorf("%d workloads, want %d", got, want)
 	}
 	if got := cfg.Workloads[len(cfg.Workloads)-1].Name; got != "snapshots/adaptive-100ms/1M" {
@@ -273,10 +318,11 @@ func TestChildMainArguments(t *testing.T) {
 		{"--workload", "memory/append", "--backend", "memory"},
 		{"--workload", "nope", "--backend", "memory", "--n", "10"},
 		{"--bogus"},
+		{"--process", "--workload", "x", "--backend", "postgres", "--n", "10"},
 	} {
 		out.Reset()
 		errb.Reset()
-		if code := childMain(args, &out, &errb); code != 2 {
+		if code := childMain(args, strings.NewReader(""), &out, &errb); code != 2 {
 			t.Errorf("childMain(%q) = %d, want 2", args, code)
 		}
 		if out.Len() != 0 {
@@ -284,7 +330,7 @@ func TestChildMainArguments(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if code := childMain([]string{"--workload", benchsuite.MemoryReplay.Name, "--backend", memory.Name, "--n", "300", "--dir", t.TempDir()}, &out, &errb); code != 0 {
+	if code := childMain([]string{"--workload", benchsuite.MemoryReplay.Name, "--backend", memory.Name, "--n", "300", "--dir", t.TempDir()}, strings.NewReader(""), &out, &errb); code != 0 {
 		t.Fatalf("childMain: %d: %s", code, errb.String())
 	}
 	var s Sample

@@ -30,6 +30,7 @@ type chart struct {
 
 // charts are the charts a report may have, in report order.
 var charts = []chart{
+	{"limit.png", "Against the physical limit", "For each workload, the rate of the event store on each backend and of each peer, over the physical limit's (a hand-written log over a preallocated file: one pwrite and one fdatasync per group of concurrent appends; a sequential read): 1 is the disk's limit. Median of the per-repeat ratios, log scale. The memory engine, which has no disk to wait for, is in the table only.", (*Report).limitChart},
 	{"throughput-append.png", "Append throughput", "Events per second, median over the repeats, log scale: the disk and raw-engine baselines and the event store's appends.", (*Report).appendThroughputChart},
 	{"throughput-read.png", "Read throughput", "Events per second, median over the repeats, log scale: the raw engine's ordered scan, the event store's reads, and the replay of a restart without snapshots.", (*Report).readThroughputChart},
 	{"latency.png", "Append latency", "Per-append latency, median over the repeats of each run's p50 (dark) and p99 (light), log scale.", (*Report).latencyChart},

@@ -19,46 +19,78 @@ import (
 // the process's peak resident memory (VmHWM), as one line of JSON on
 // standard output. args are the arguments that follow ChildArgs:
 //
-//	--workload NAME   a workload of benchsuite.All() or benchsuite.MemoryWorkloads()
-//	--backend NAME    a registered engine
+//	--workload NAME   a workload of DefaultWorkloads or benchsuite.MemoryWorkloads()
+//	--backend NAME    a registered backend
 //	--n N             the workload's size
 //	--dir DIR         where to create the store (default: the system's temporary directory)
+//	--pg-dsn DSN      the PostgreSQL server of the postgres backend
+//
+// With --process, it runs one process's part of the multi-process workload
+// (ProcessesWorkload) instead, in the store directory --dir, on the schema
+// --schema, with --writers writers whose streams start with --prefix: it
+// prints "ready" once the store is open, appends when a line arrives on
+// standard input, and then prints its sample as JSON.
 //
 // It returns the process's exit code: 0 on success, 1 when the workload
 // failed (the JSON line then carries the error), 2 on bad arguments. The
 // program that routes to it must have imported the engines.
-func ChildMain(args []string) int { return childMain(args, os.Stdout, os.Stderr) }
+func ChildMain(args []string) int { return childMain(args, os.Stdin, os.Stdout, os.Stderr) }
 
-func childMain(args []string, stdout, stderr io.Writer) int {
+// childOptions are the flags of a child process.
+type childOptions struct {
+	workload, backend, dir, pgDSN string
+	n                             int
+	process                       bool
+	schema, prefix                string
+	writers                       int
+}
+
+func childMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var o childOptions
 	fl := flag.NewFlagSet("bench --child", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	name := fl.String("workload", "", "workload name")
-	backendName := fl.String("backend", "", "engine name")
-	n := fl.Int("n", 0, "workload size")
-	dir := fl.String("dir", "", "directory for the store")
+	fl.StringVar(&o.workload, "workload", "", "workload name")
+	fl.StringVar(&o.backend, "backend", "", "backend name")
+	fl.IntVar(&o.n, "n", 0, "workload size")
+	fl.StringVar(&o.dir, "dir", "", "directory for the store")
+	fl.StringVar(&o.pgDSN, "pg-dsn", "", "the PostgreSQL server")
+	fl.BoolVar(&o.process, "process", false, "one process of the multi-process workload")
+	fl.StringVar(&o.schema, "schema", "", "with --process: the shared schema")
+	fl.StringVar(&o.prefix, "prefix", "", "with --process: the prefix of the writers' streams")
+	fl.IntVar(&o.writers, "writers", 0, "with --process: the writers")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	if fl.NArg() > 0 || *name == "" || *backendName == "" || *n <= 0 {
-		fmt.Fprintln(stderr, "usage: bench --child --workload NAME --backend NAME --n N [--dir DIR]")
+	if fl.NArg() > 0 || o.workload == "" || o.backend == "" || o.n <= 0 {
+		fmt.Fprintln(stderr, "usage: bench --child --workload NAME --backend NAME --n N [--dir DIR] [--pg-dsn DSN]")
 		return 2
 	}
-	w, ok := childWorkload(*name)
+	if o.process {
+		if o.dir == "" || o.pgDSN == "" || o.schema == "" || o.writers <= 0 {
+			fmt.Fprintln(stderr, "usage: bench --child --process --workload NAME --backend postgres --n N --dir DIR --pg-dsn DSN --schema NAME --writers N [--prefix P]")
+			return 2
+		}
+		return processMain(o, stdin, stdout, stderr)
+	}
+	w, ok := childWorkload(o.workload, o.backend)
 	if !ok {
-		fmt.Fprintf(stderr, "bench --child: unknown workload %q\n", *name)
+		fmt.Fprintf(stderr, "bench --child: unknown workload %q\n", o.workload)
 		return 2
 	}
-	tmp, err := os.MkdirTemp(*dir, "child-")
+	tmp, err := os.MkdirTemp(o.dir, "child-")
 	if err != nil {
 		fmt.Fprintf(stderr, "bench --child: %v\n", err)
 		return 2
 	}
 	defer os.RemoveAll(tmp)
-	dirs := &dirTracker{root: tmp}
-	st := step{w: w, backend: *backendName, n: *n}
-	s := runStep(context.Background(), st, dirs)
+	env := &runEnv{pgDSN: o.pgDSN}
+	defer env.close()
+	dirs := &dirTracker{root: tmp, env: env}
+	defer dirs.forgetAll() // before env.close: drops the schemas left
+	st := step{w: w, backend: o.backend, n: o.n}
+	s := runStep(context.Background(), st, dirs, env)
 	benchsuite.Cleanup()
-	s.Workload, s.Backend, s.N = w.Name, *backendName, *n
+	s.Workload, s.Backend, s.N = w.Name, o.backend, o.n
 	s.PeakRSSMiB = float64(benchsuite.ProcStatus("VmHWM")) / (1 << 20)
 	if err := json.NewEncoder(stdout).Encode(s); err != nil {
 		fmt.Fprintf(stderr, "bench --child: %v\n", err)
@@ -70,10 +102,11 @@ func childMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// childWorkload finds a workload that a child can run by its name.
-func childWorkload(name string) (benchsuite.Workload, bool) {
-	for _, w := range append(benchsuite.MemoryWorkloads(), benchsuite.All()...) {
-		if w.Name == name {
+// childWorkload finds a workload that a child can run by its name and
+// the backend (or baseline) it runs on.
+func childWorkload(name, backendName string) (benchsuite.Workload, bool) {
+	for _, w := range append(benchsuite.MemoryWorkloads(), DefaultWorkloads(nil, nil)...) {
+		if w.Name == name && (w.Standalone == "" || w.Standalone == backendName) {
 			return w, true
 		}
 	}
@@ -81,9 +114,12 @@ func childWorkload(name string) (benchsuite.Workload, bool) {
 }
 
 // runChild runs st in a child process and returns its sample.
-func runChild(ctx context.Context, command []string, dir string, st step) Sample {
+func runChild(ctx context.Context, command []string, dir string, st step, env *runEnv) Sample {
 	args := append(command[1:len(command):len(command)],
 		"--workload", st.w.Name, "--backend", st.backend, "--n", strconv.Itoa(st.n), "--dir", dir)
+	if env.pgDSN != "" {
+		args = append(args, "--pg-dsn", env.pgDSN)
+	}
 	cmd := exec.CommandContext(ctx, command[0], args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -91,14 +127,10 @@ func runChild(ctx context.Context, command []string, dir string, st step) Sample
 	var s Sample
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 2000 {
-			msg = msg[len(msg)-2000:]
-		}
 		if runErr == nil {
 			runErr = err
 		}
-		return Sample{Err: fmt.Sprintf("child process %s: %v: %s", strings.Join(cmd.Args, " "), runErr, msg)}
+		return Sample{Err: fmt.Sprintf("child process %s: %v: %s", strings.Join(cmd.Args, " "), runErr, tailString(stderr.String(), 2000))}
 	}
 	return s
 }

@@ -7,24 +7,29 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/benchsuite"
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // Config says what Run measures and where it writes. The zero value of each
 // field but Backends and OutDir takes its documented default.
 type Config struct {
-	// Backends are the registered engine names to compare, in report order,
-	// for example {"rocksdb", "pebble", "badger", "memory"}. Required.
+	// Backends are the registered backends to compare, in report order:
+	// engines (backend.Register), such as {"rocksdb", "pebble", "badger",
+	// "sqlite", "memory"}, and log backends (logstore.Register), such as
+	// "postgres". Required.
 	Backends []string
 
-	// Workloads run in this process, each on every backend (the "disk/"
-	// baselines once per repeat). The default is benchsuite.All().
+	// Workloads run in this process, each on every backend it runs on
+	// (benchsuite.Workload.RunsOn), and the Standalone ones (the disk
+	// baselines, the peers) once per repeat. The default is
+	// DefaultWorkloads(Backends).
 	Workloads []benchsuite.Workload
 
 	// Memory workloads run each in a child process (see ChildMain), which
@@ -92,6 +97,25 @@ type Config struct {
 	// to ChildMain; Run appends the child's flags (see ChildArgs). The
 	// default is the current executable followed by ChildArgs.
 	ChildCommand []string
+
+	// MaxLoad is the highest 1-minute load average (/proc/loadavg) at
+	// which Run starts: above it, Run refuses with an error wrapping
+	// ErrBusy, because the figures would measure the other work as much as
+	// the store. The default is DefaultLoadPerCore times the number of
+	// cores: 1.5 on 2 cores. Where the load cannot be read, Run starts.
+	MaxLoad float64
+
+	// Force runs even when the load is above MaxLoad; the report then says
+	// at its top, and in results.json, that its figures were taken under
+	// load.
+	Force bool
+
+	// PostgresDSN is the server that the "postgres" backend and the pgx
+	// baselines use, when "postgres" is among Backends. Each store gets a
+	// schema of its own there, dropped when its run ends. The default, "",
+	// starts a throwaway server (internal/pgtest) under WorkDir for the
+	// run, and removes it at the end.
+	PostgresDSN string
 }
 
 // ChildArgs are the leading arguments with which Run starts a child
@@ -105,7 +129,12 @@ var ChildArgs = []string{"bench", "--child"}
 const (
 	DefaultRepeats        = 5
 	DefaultSnapshotLength = 1_000_000
+	// DefaultLoadPerCore times the number of cores is the default MaxLoad.
+	DefaultLoadPerCore = 0.75
 )
+
+// DefaultMaxLoad returns the default of Config.MaxLoad on this machine.
+func DefaultMaxLoad() float64 { return DefaultLoadPerCore * float64(runtime.NumCPU()) }
 
 // DefaultSnapshotN and DefaultSnapshotBudgets are the sweep's default
 // policies.
@@ -114,9 +143,9 @@ var (
 	DefaultSnapshotBudgets = []time.Duration{10 * time.Millisecond, 100 * time.Millisecond}
 )
 
-// DiskBackend is the backend name under which the "disk/" baselines, which
-// use no engine, are reported.
-const DiskBackend = "disk"
+// DiskBackend is the name under which the disk baselines and the physical
+// limit, which use no backend, are reported.
+const DiskBackend = benchsuite.DiskName
 
 // withDefaults returns a copy of c with its defaults filled in, or an error
 // naming what is wrong.
@@ -126,11 +155,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Backends = slices.Clone(c.Backends)
 	for _, b := range c.Backends {
-		if b == DiskBackend {
-			return c, fmt.Errorf("benchreport: %q is reserved for the disk baselines; name engines, among %v", b, backend.Names())
+		if b == DiskBackend || slices.Contains(peerNames(), b) {
+			return c, fmt.Errorf("benchreport: %q is the name of a baseline; name backends, among %v", b, backendNames())
 		}
 		if _, err := backend.Lookup(b); err != nil {
-			return c, fmt.Errorf("benchreport: %w", err)
+			if _, ok := logstore.Lookup(b); !ok {
+				return c, fmt.Errorf("benchreport: unknown backend %q (forgotten import?); registered: %v", b, backendNames())
+			}
 		}
 	}
 	if i := firstDup(c.Backends); i >= 0 {
@@ -157,8 +188,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Scale < 0 || math.IsNaN(c.Scale) || math.IsInf(c.Scale, 0) {
 		return c, fmt.Errorf("benchreport: Scale %v: must be positive", c.Scale)
 	}
-	if c.Workloads == nil {
-		c.Workloads = benchsuite.All()
+	if c.MaxLoad == 0 {
+		c.MaxLoad = DefaultMaxLoad()
+	}
+	if c.MaxLoad < 0 || math.IsNaN(c.MaxLoad) {
+		return c, fmt.Errorf("benchreport: MaxLoad %v: must be positive", c.MaxLoad)
 	}
 	if c.Memory == nil {
 		c.Memory = benchsuite.MemoryWorkloads()
@@ -185,6 +219,9 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		c.ChildCommand = append([]string{exe}, ChildArgs...)
 	}
+	if c.Workloads == nil {
+		c.Workloads = DefaultWorkloads(c.Backends, c.ChildCommand)
+	}
 	for name, n := range c.N {
 		if n <= 0 {
 			return c, fmt.Errorf("benchreport: N[%q] = %d: must be positive", name, n)
@@ -202,15 +239,22 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Workloads = append(keep(c.Workloads), keep(SweepWorkloads(c.SnapshotN, c.SnapshotBudgets, c.SnapshotLength))...)
 	c.Memory = keep(c.Memory)
-	names := map[string]bool{}
+	names := map[[2]string]bool{}
 	for _, w := range append(slices.Clone(c.Workloads), c.Memory...) {
 		if w.Run == nil || w.Name == "" {
 			return c, fmt.Errorf("benchreport: workload %q has no name or no Run", w.Name)
 		}
-		if names[w.Name] {
+		if slices.Contains(c.Backends, w.Standalone) {
+			return c, fmt.Errorf("benchreport: workload %q is reported as %q, the name of a backend", w.Name, w.Standalone)
+		}
+		k := [2]string{w.Name, w.Standalone}
+		if names[k] {
+			if w.Standalone != "" {
+				return c, fmt.Errorf("benchreport: workload %q of %s listed twice", w.Name, w.Standalone)
+			}
 			return c, fmt.Errorf("benchreport: workload %q listed twice", w.Name)
 		}
-		names[w.Name] = true
+		names[k] = true
 	}
 	if len(names) == 0 {
 		return c, fmt.Errorf("benchreport: no workload matches the filter %q", c.Filter)
@@ -244,8 +288,19 @@ func (c Config) n(w benchsuite.Workload) int {
 	return max(1, int(math.Round(float64(w.DefaultN)*c.Scale)))
 }
 
-// engineFree reports whether w uses no engine: it runs once per repeat.
-func engineFree(w benchsuite.Workload) bool { return strings.HasPrefix(w.Name, "disk/") }
+// isEngine reports whether the backend name is an engine (backend.Engine)
+// rather than a log backend.
+func isEngine(name string) bool {
+	_, err := backend.Lookup(name)
+	return err == nil
+}
+
+// backendNames lists the registered engines and log backends.
+func backendNames() []string {
+	names := slices.Concat(backend.Names(), logstore.Names())
+	slices.Sort(names)
+	return names
+}
 
 func firstDup(s []string) int {
 	seen := map[string]bool{}

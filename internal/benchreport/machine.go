@@ -2,6 +2,7 @@ package benchreport
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/durablelog/eventstore/backend"
+	"github.com/durablelog/eventstore/backends/postgres"
 )
 
 // Machine describes where the benchmarks ran.
@@ -56,8 +58,9 @@ type Disk struct {
 
 // describeMachine gathers the machine's details; dir is on the disk the
 // stores use. It opens each engine once, in a directory under dir, for its
-// version, and fails when one does not open.
-func describeMachine(dir string, backends []string, dirs *dirTracker) (Machine, error) {
+// version, asks the PostgreSQL server of the postgres backend its version,
+// and fails when one does not answer.
+func describeMachine(ctx context.Context, dir string, backends []string, dirs *dirTracker, env *runEnv) (Machine, error) {
 	m := Machine{
 		CPU: cpuModel(), Cores: runtime.NumCPU(), MemoryMiB: memTotal() >> 20,
 		Disk: describeDisk(dir), Kernel: kernel(), OS: osRelease(),
@@ -71,7 +74,13 @@ func describeMachine(dir string, backends []string, dirs *dirTracker) (Machine, 
 		}
 	}
 	for _, b := range backends {
-		v, err := engineVersion(b, dirs)
+		var v string
+		var err error
+		if b == postgres.Name {
+			v, err = postgresVersion(ctx, env.pgDSN)
+		} else {
+			v, err = engineVersion(b, dirs)
+		}
 		if err != nil {
 			return m, err
 		}

@@ -22,11 +22,11 @@ var groups = []group{
 	{"Baselines: the disk and the raw engine", []string{"disk/", "raw/"},
 		"The disk: 200-byte write plus fsync in a loop, on a growing file and on a preallocated one (no engine; the physical limit of one synced writer). The raw engine: the same keys and bytes the event store writes, committed straight through the engine contract, with sync; and an ordered scan of the log keys that touches every value but decodes nothing."},
 	{"Appends", []string{"append/"},
-		"200-byte events unless the name gives a size; each writer appends to its own stream. Sync appends are durable when they return; concurrent appends share commits (group commit) unless the name says otherwise."},
+		"200-byte events unless the name gives a size; each writer appends to its own stream. Sync appends are durable when they return; concurrent appends share commits (group commit) unless the name says otherwise. The disk column is the physical limit (a hand-written log over a preallocated file, concurrent appends sharing one pwrite and one fdatasync); the peers' columns are the same workloads on the stores a Go user would otherwise write (see \"Against the physical limit\"); pgx is plain pgx against the same PostgreSQL server as the postgres backend. append/sync/1-writer/no-head-mark is the store without its head mark: the head mark's cost."},
 	{"Reads", []string{"read/"},
-		"One pass over a log of n events in 10 streams, after a reopen: the full log scan (records decoded, checksums checked), one stream, and a Subscribe catch-up from offset 1 to the head."},
+		"One pass over a log of n events in 10 streams, after a reopen: the full log scan (records decoded, checksums checked), one stream, and a Subscribe catch-up from offset 1 to the head. For the disk and the peers, the scan is an Open and one read of every event in order."},
 	{"Restart", []string{"restart/"},
-		"Open with a state machine of a log written in appends of 100, with snapshots every 1000 events or with none (a full replay). events/s is the replay rate: events replayed over Open time. open-ms is the mean Open time over the run's opens; the latencies are those of single opens, and the p50, the median Open of a run, is what the targets and the restart chart use. The log is written once per engine and kept for every repeat: the first Open after it was written may also replay the engine's own write-ahead log, and shows as the slowest single open."},
+		"Open with a state machine of a log written in appends of 100, with snapshots every 1000 events or with none (a full replay). For the disk and the peers, a restart is what their user must do to rebuild his state: open, and read every event. events/s is the replay rate: events replayed over Open time. open-ms is the mean Open time over the run's opens; the latencies are those of single opens, and the p50, the median Open of a run, is what the targets and the restart chart use. The log is written once per engine and kept for every repeat: the first Open after it was written may also replay the engine's own write-ahead log, and shows as the slowest single open."},
 	{"Space", []string{"space/"},
 		"Bytes of the engine's directory per event after Close, and after a full compaction where the engine offers one (the memory engine has no files). events/s is the rate of the fill, in appends of 100, NoSync."},
 	{"Snapshot policies (ADR-0009)", []string{"snapshots/"},
@@ -48,14 +48,17 @@ func (r *Report) markdown() string {
 		p("Command: `%s`. ", strings.Join(cmd, " "))
 	}
 	p("Every figure below is measured in this one run, on this machine. The raw results are in [%s](%s) (one row per run) and [%s](%s).\n\n", CSVFile, CSVFile, JSONFile, JSONFile)
+	r.loadBanner(&b)
 
 	r.machineSection(&b)
 	r.methodSection(&b)
 	r.targetsSection(&b)
-	if slices.ContainsFunc(charts, func(c chart) bool { return slices.Contains(r.Files, c.file) }) {
+	r.limitSection(&b)
+	r.yardstickSection(&b)
+	if slices.ContainsFunc(charts, func(c chart) bool { return c.file != limitChartFile && slices.Contains(r.Files, c.file) }) {
 		p("## Charts\n\n")
 		for _, c := range charts {
-			if slices.Contains(r.Files, c.file) {
+			if c.file != limitChartFile && slices.Contains(r.Files, c.file) {
 				p("### %s\n\n%s\n\n![%s](%s)\n\n", c.title, c.caption, c.title, c.file)
 			}
 		}
@@ -63,6 +66,7 @@ func (r *Report) markdown() string {
 	for _, g := range groups {
 		r.groupSection(&b, g)
 	}
+	r.loadSection(&b)
 	r.failuresSection(&b)
 	return b.String()
 }
@@ -119,14 +123,26 @@ func (r *Report) methodSection(b *strings.Builder) {
 	p("- Each figure is the **median over the repeats**, followed by its spread, the minimum and maximum, in brackets. A latency figure is the median over the repeats of each run's percentile.\n")
 	p("- A target's ratio is computed within each repeat, between two workloads on the same engine (they ran minutes apart at most), and reported as the median of those ratios with their range.\n")
 	p("- Events carry 200 bytes of data unless the workload says otherwise. Sizes: scale %g of each workload's default; the n of each workload is in the tables.\n", r.Scale)
-	p("- The stores lived on the disk described above. Other work ran on the machine at the same time (see the load average): absolute figures drift between runs, ratios much less.\n")
-	p("- The memory engine keeps its data in the process and its Sync does nothing: it is the ceiling, not held to the targets.\n\n")
+	p("- The stores lived on the disk described above. Absolute figures drift between runs with what else the machine does, ratios much less.\n")
+	p("- The memory engine keeps its data in the process and its Sync does nothing: it is the ceiling, not held to the targets, and the yardstick of every other backend.\n")
+	if len(r.Peers) > 0 {
+		p("- The baselines that use no backend (%s) ran once per repeat, among the backends' runs, with the same sizes: see \"Against the physical limit\".\n", strings.Join(r.Peers, ", "))
+	}
+	if r.Load.Limit == 0 { // a report from before the load check
+		p("\n")
+		return
+	}
+	started := fmt.Sprintf("this one started at %.2f", r.Load.AtStart[0])
+	if r.Load.Forced {
+		started = fmt.Sprintf("this one was forced to start at %.2f", r.Load.AtStart[0])
+	}
+	p("- `eventstore bench` refuses to start when the 1-minute load average is above %.2f (%.2f per core) unless forced; %s. The load before and after every run is in results.json and in \"Load during the run\".\n\n", r.Load.Limit, DefaultLoadPerCore, started)
 }
 
 func (r *Report) targetsSection(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## Targets\n\n")
-	p("Measured value: median over the repeats, with the range of the per-repeat values in brackets. `info` marks a figure with no target, or the memory engine.\n\n")
+	p("Measured value: median over the repeats, with the range of the per-repeat values in brackets. `info` marks a figure with no target, or the memory engine; `n/a` a target that does not apply to the backend (PostgreSQL has no raw engine; some targets name one engine). The explanations of the missed targets follow the table.\n\n")
 	p("| Target | Formula | Threshold |")
 	for _, bk := range r.Backends {
 		p(" %s |", bk)
@@ -154,7 +170,7 @@ func (r *Report) targetsSection(b *strings.Builder) {
 		for _, bk := range r.Backends {
 			i := slices.IndexFunc(row, func(t TargetResult) bool { return t.Backend == bk })
 			if i < 0 {
-				p(" |")
+				p(" n/a |")
 				continue
 			}
 			t := row[i]
@@ -171,6 +187,7 @@ func (r *Report) targetsSection(b *strings.Builder) {
 		p("\n")
 	}
 	p("\n")
+	r.notesList(b)
 }
 
 // groupSection writes the tables of one group of workloads.
@@ -181,9 +198,11 @@ func (r *Report) groupSection(b *strings.Builder, g group) {
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## %s\n\n%s\n\n", g.title, g.intro)
-	backends := r.Backends
-	if slices.ContainsFunc(ws, func(w string) bool { return strings.HasPrefix(w, "disk/") }) {
-		backends = append([]string{DiskBackend}, backends...)
+	var backends []string
+	for _, c := range r.columns() {
+		if slices.ContainsFunc(ws, func(w string) bool { _, ok := r.result(w, c); return ok }) {
+			backends = append(backends, c)
+		}
 	}
 	head := func(title string) {
 		p("| %s | n |", title)
@@ -387,6 +406,9 @@ func withSpread(v string, s Summary, unit string) string {
 func formatValue(v float64, unit string) string {
 	switch unit {
 	case "×":
+		if a := math.Abs(v); a > 0 && a < 0.1 {
+			return sig(v) + "×" // 0.0042×, not 0.00×
+		}
 		return strconv.FormatFloat(v, 'f', 2, 64) + "×"
 	case "s":
 		return strconv.FormatFloat(v, 'f', 2, 64) + " s"

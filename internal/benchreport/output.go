@@ -65,7 +65,8 @@ func (r *Report) csv() []byte {
 	slices.Sort(extras)
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	head := []string{"workload", "backend", "repeat", "n", "ops", "events", "bytes", "elapsed_s", "events_per_s", "p50_us", "p99_us", "max_us", "peak_rss_mib", "load1", "wall_s", "error"}
+	head := []string{"workload", "backend", "repeat", "n", "ops", "events", "bytes", "elapsed_s", "events_per_s", "p50_us", "p99_us", "max_us", "peak_rss_mib", "load1", "wall_s", "error",
+		"load_before_1", "load_before_5", "load_before_15", "load_after_1", "load_after_5", "load_after_15"}
 	for _, k := range extras {
 		head = append(head, "extra:"+k)
 	}
@@ -73,7 +74,8 @@ func (r *Report) csv() []byte {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	for _, s := range r.Samples {
 		row := []string{s.Workload, s.Backend, strconv.Itoa(s.Repeat), strconv.Itoa(s.N), strconv.Itoa(s.Ops), strconv.Itoa(s.Events),
-			strconv.FormatInt(s.Bytes, 10), f(s.ElapsedSec), f(s.EventsPerSec), f(s.P50us), f(s.P99us), f(s.MaxUs), f(s.PeakRSSMiB), f(s.Load1), f(s.WallSec), s.Err}
+			strconv.FormatInt(s.Bytes, 10), f(s.ElapsedSec), f(s.EventsPerSec), f(s.P50us), f(s.P99us), f(s.MaxUs), f(s.PeakRSSMiB), f(s.Load1), f(s.WallSec), s.Err,
+			f(s.LoadBefore[0]), f(s.LoadBefore[1]), f(s.LoadBefore[2]), f(s.LoadAfter[0]), f(s.LoadAfter[1]), f(s.LoadAfter[2])}
 		for _, k := range extras {
 			v, ok := s.Extra[k]
 			if ok {

@@ -20,22 +20,36 @@ type Report struct {
 	Command []string `json:"command,omitempty"`
 	// Machine describes where it ran.
 	Machine Machine `json:"machine"`
+	// Load is the load check made before the run: whether it was forced
+	// to start on a busy machine.
+	Load LoadGuard `json:"load_guard"`
 	// Backends and Repeats are the run's; Scale and N are the sizes it used.
 	Backends []string       `json:"backends"`
 	Repeats  int            `json:"repeats"`
 	Scale    float64        `json:"scale"`
 	N        map[string]int `json:"n"`
+	// LogBackends are those of Backends that are whole logs (postgres),
+	// on which the raw engine workloads do not run.
+	LogBackends []string `json:"log_backends,omitempty"`
+	// Peers are the names under which the baselines that use no backend
+	// are reported: the disk (the physical limit) and the peers of package
+	// peers, in the order they first ran.
+	Peers []string `json:"peers,omitempty"`
 	// Workloads lists the workloads in report order; Memory says which
 	// ran in child processes.
 	Workloads []string        `json:"workloads"`
 	Memory    map[string]bool `json:"memory,omitempty"`
 	// Samples holds every run, in the order they ran.
 	Samples []Sample `json:"samples"`
-	// Results summarizes the samples per workload and backend, in report
-	// order; Targets evaluates the issue's targets. Both derive from
-	// Samples (see Summarize).
-	Results []Result       `json:"results"`
-	Targets []TargetResult `json:"targets"`
+	// Results summarizes the samples per workload and backend (or peer),
+	// in report order; Targets evaluates the targets, Yardstick the rate
+	// of each backend over the memory engine's on every workload, and
+	// Limit the rate of each backend and peer over the physical limit's.
+	// All derive from Samples (see Summarize).
+	Results   []Result       `json:"results"`
+	Targets   []TargetResult `json:"targets"`
+	Yardstick []TargetResult `json:"yardstick,omitempty"`
+	Limit     []Ratio        `json:"limit,omitempty"`
 	// Files lists the files written, relative to the output directory.
 	Files []string `json:"files,omitempty"`
 }
@@ -66,6 +80,10 @@ type Sample struct {
 	PeakRSSMiB float64 `json:"peak_rss_mib,omitempty"`
 	// Load1 is the one-minute load average when the run started.
 	Load1 float64 `json:"load1"`
+	// LoadBefore and LoadAfter are the 1, 5 and 15-minute load averages
+	// (/proc/loadavg) just before and just after the run.
+	LoadBefore [3]float64 `json:"load_before"`
+	LoadAfter  [3]float64 `json:"load_after"`
 	// WallSec is the run's whole duration, setup included.
 	WallSec float64 `json:"wall_s"`
 	// Err is the run's error, if it failed.
@@ -122,7 +140,7 @@ func (r *Report) Summarize() {
 	}
 	r.Results = r.Results[:0]
 	for _, w := range r.Workloads {
-		for _, b := range append([]string{DiskBackend}, r.Backends...) {
+		for _, b := range r.columns() {
 			ss, ok := groups[key{w, b}]
 			if !ok {
 				continue
@@ -130,7 +148,25 @@ func (r *Report) Summarize() {
 			r.Results = append(r.Results, summarizeSamples(ss))
 		}
 	}
-	r.Targets = EvaluateTargets(r.Samples, r.Backends)
+	r.Targets = EvaluateTargets(r.Samples, r.Backends, r.LogBackends)
+	r.Yardstick = EvaluateYardstick(r.Samples, r.Workloads, r.Backends, r.Memory)
+	r.Limit = r.limitRatios()
+	applyNotes(r.Targets, r.Yardstick)
+}
+
+// columns lists the backends and the peers in table order: the physical
+// limit, the backends, then the other peers.
+func (r *Report) columns() []string {
+	cols := slices.Clone(r.Backends)
+	if slices.Contains(r.Peers, DiskBackend) || slices.ContainsFunc(r.Samples, func(s Sample) bool { return s.Backend == DiskBackend }) {
+		cols = append([]string{DiskBackend}, cols...)
+	}
+	for _, p := range r.Peers {
+		if !slices.Contains(cols, p) {
+			cols = append(cols, p)
+		}
+	}
+	return cols
 }
 
 func summarizeSamples(ss []Sample) Result {

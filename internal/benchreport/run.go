@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore/backends/memory"
+	"github.com/durablelog/eventstore/backends/postgres"
 	"github.com/durablelog/eventstore/benchsuite"
+	"github.com/durablelog/eventstore/benchsuite/peers"
+	"github.com/durablelog/eventstore/internal/pgtest"
 )
 
 // step is one run of one workload on one backend.
@@ -25,19 +28,22 @@ type step struct {
 	child   bool
 }
 
-// plan lists the steps: per repeat, each workload on each backend, the
-// backends in an order that rotates from one repeat to the next.
+// plan lists the steps: per repeat, each workload on each backend it runs
+// on, the backends in an order that rotates from one repeat to the next;
+// a Standalone workload once, under its own name.
 func plan(cfg Config) []step {
 	var steps []step
 	for r := range cfg.Repeats {
 		order := slices.Concat(cfg.Backends[r%len(cfg.Backends):], cfg.Backends[:r%len(cfg.Backends)])
 		add := func(w benchsuite.Workload, child bool) {
-			if engineFree(w) {
-				steps = append(steps, step{repeat: r + 1, w: w, backend: DiskBackend, n: cfg.n(w), child: child})
+			if w.Standalone != "" {
+				steps = append(steps, step{repeat: r + 1, w: w, backend: w.Standalone, n: cfg.n(w), child: child})
 				return
 			}
 			for _, b := range order {
-				steps = append(steps, step{repeat: r + 1, w: w, backend: b, n: cfg.n(w), child: child})
+				if w.RunsOn(b, isEngine(b)) {
+					steps = append(steps, step{repeat: r + 1, w: w, backend: b, n: cfg.n(w), child: child})
+				}
 			}
 		}
 		for _, w := range cfg.Workloads {
@@ -53,11 +59,17 @@ func plan(cfg Config) []step {
 }
 
 // Run runs the workloads of cfg on its backends, writes the report's files
-// into cfg.OutDir and returns the report. A workload that fails on a
-// backend is recorded in the report and does not stop the run; Run fails
-// on a bad configuration, on an output it cannot write, or when ctx ends.
+// into cfg.OutDir and returns the report. It refuses to start, with an
+// error wrapping ErrBusy, when the machine's load is above cfg.MaxLoad
+// (unless cfg.Force). A workload that fails on a backend is recorded in
+// the report and does not stop the run; Run fails on a bad configuration,
+// on an output it cannot write, or when ctx ends.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	guard, err := checkLoad(cfg.MaxLoad, cfg.Force)
 	if err != nil {
 		return nil, err
 	}
@@ -71,32 +83,55 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("benchreport: %w", err)
 	}
-	dirs := &dirTracker{root: work}
+	env := &runEnv{pgDSN: cfg.PostgresDSN}
+	dirs := &dirTracker{root: work, env: env}
+	var srv *pgtest.Server
 	defer func() {
 		benchsuite.Cleanup()
-		dirs.forgetAll()
+		dirs.forgetAll() // drops the postgres schemas left
+		_ = env.close()
+		if srv != nil {
+			_ = srv.Close()
+		}
 		_ = os.RemoveAll(work)
 	}()
+	if slices.Contains(cfg.Backends, postgres.Name) && env.pgDSN == "" {
+		if srv, err = startPostgres(ctx, cfg.WorkDir); err != nil {
+			return nil, err
+		}
+		env.pgDSN = srv.DSN("postgres")
+	}
 
 	rep := &Report{
 		Started: time.Now(), Command: os.Args, Backends: cfg.Backends, Repeats: cfg.Repeats, Scale: cfg.Scale,
-		N: map[string]int{}, Memory: map[string]bool{},
+		N: map[string]int{}, Memory: map[string]bool{}, Load: guard,
 	}
-	for _, w := range cfg.Workloads {
-		rep.Workloads = append(rep.Workloads, w.Name)
+	for _, b := range cfg.Backends {
+		if !isEngine(b) {
+			rep.LogBackends = append(rep.LogBackends, b)
+		}
+	}
+	for i, w := range slices.Concat(cfg.Workloads, cfg.Memory) {
+		if !slices.Contains(rep.Workloads, w.Name) {
+			rep.Workloads = append(rep.Workloads, w.Name)
+		}
 		rep.N[w.Name] = cfg.n(w)
+		if i >= len(cfg.Workloads) {
+			rep.Memory[w.Name] = true
+		}
 	}
-	for _, w := range cfg.Memory {
-		rep.Workloads = append(rep.Workloads, w.Name)
-		rep.N[w.Name] = cfg.n(w)
-		rep.Memory[w.Name] = true
-	}
-	rep.Machine, err = describeMachine(work, cfg.Backends, dirs)
+	rep.Machine, err = describeMachine(ctx, work, cfg.Backends, dirs, env)
 	if err != nil {
 		return nil, err
 	}
+	rep.Machine.LoadStart = guard.AtStart
 
 	steps := plan(cfg)
+	for _, st := range steps {
+		if st.w.Standalone != "" && !slices.Contains(rep.Peers, st.backend) {
+			rep.Peers = append(rep.Peers, st.backend)
+		}
+	}
 	prog := newProgress(cfg.Progress, cfg.Log, len(steps))
 	for i, st := range steps {
 		if err := ctx.Err(); err != nil {
@@ -105,15 +140,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		prog.start(i, st)
 		start := time.Now()
-		load := loadAverage()[0]
+		before := loadAverage()
 		var s Sample
 		if st.child {
-			s = runChild(ctx, cfg.ChildCommand, work, st)
+			s = runChild(ctx, cfg.ChildCommand, work, st, env)
 		} else {
-			s = runStep(ctx, st, dirs)
+			s = runStep(ctx, st, dirs, env)
 		}
 		s.Workload, s.Backend, s.Repeat, s.N = st.w.Name, st.backend, st.repeat, st.n
-		s.Load1, s.WallSec = load, time.Since(start).Seconds()
+		s.LoadBefore, s.LoadAfter = before, loadAverage()
+		s.Load1, s.WallSec = before[0], time.Since(start).Seconds()
 		if s.Err != "" && ctx.Err() != nil {
 			prog.abort()
 			return nil, fmt.Errorf("benchreport: interrupted during %s on %s: %w", st.w.Name, st.backend, context.Cause(ctx))
@@ -132,9 +168,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// runStep runs one step in this process.
-func runStep(ctx context.Context, st step, dirs *dirTracker) (s Sample) {
+// target returns the Target of a step: its backend, with the
+// configuration the run gives it, and directories from dirs.
+func target(st step, dirs *dirTracker, env *runEnv) benchsuite.Target {
 	t := benchsuite.Target{Backend: st.backend, TempDir: dirs.newDir(st.backend)}
+	switch st.backend {
+	case postgres.Name:
+		dsn := env.pgDSN
+		t.Config = func(dir string) any { return postgres.Options{DSN: dsn, Schema: schemaFor(dir)} }
+	case peers.PgxName:
+		dsn := env.pgDSN
+		t.Config = func(string) any { return dsn }
+	}
+	return t
+}
+
+// runStep runs one step in this process.
+func runStep(ctx context.Context, st step, dirs *dirTracker, env *runEnv) (s Sample) {
+	t := target(st, dirs, env)
 	defer dirs.forgetRemoved()
 	defer func() {
 		if p := recover(); p != nil {
@@ -155,6 +206,7 @@ func runStep(ctx context.Context, st step, dirs *dirTracker) (s Sample) {
 // holds hundreds of MiB.
 type dirTracker struct {
 	root string
+	env  *runEnv
 	mu   sync.Mutex
 	dirs []string
 }
@@ -181,7 +233,7 @@ func (d *dirTracker) forgetRemoved() {
 		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 			return false
 		}
-		forget(dir)
+		d.forget(dir)
 		return true
 	})
 }
@@ -190,26 +242,18 @@ func (d *dirTracker) forgetAll() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, dir := range d.dirs {
-		forget(dir)
+		d.forget(dir)
 	}
 	d.dirs = nil
 }
 
-// forget drops the memory engine's data kept for dir: the raw-engine
-// workloads open the engine on dir, the event store on dir/engine.
-func forget(dir string) {
+// forget drops what a store that lived in dir left outside it: the memory
+// engine's data (the raw-engine workloads open the engine on dir, the
+// event store on dir/engine), and the schema of a postgres store.
+func (d *dirTracker) forget(dir string) {
 	memory.Forget(dir)
 	memory.Forget(filepath.Join(dir, "engine"))
-}
-
-// loadAverage returns the 1, 5 and 15-minute load averages, zeros when
-// unknown.
-func loadAverage() [3]float64 {
-	var l [3]float64
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return l
+	if strings.HasPrefix(filepath.Base(dir), postgres.Name+"-") {
+		logDropError(dir, d.env.dropSchema(dir))
 	}
-	_, _ = fmt.Sscan(strings.TrimSpace(string(b)), &l[0], &l[1], &l[2])
-	return l
 }

@@ -22,6 +22,7 @@ import (
 	_ "github.com/durablelog/eventstore/backends/memory"
 	_ "github.com/durablelog/eventstore/backends/pebble"
 	_ "github.com/durablelog/eventstore/backends/rocksdb"
+	_ "github.com/durablelog/eventstore/backends/sqlite"
 	"github.com/durablelog/eventstore/internal/benchreport"
 )
 
@@ -53,6 +54,9 @@ func main() {
 	logRuns := fl.Bool("log", false, "print one line per finished run on standard error")
 	memRepeats := fl.Int("memory-repeats", 0, "runs of each memory workload on each engine (default: --repeats)")
 	snapLen := fl.Int("snapshot-length", 0, "log length of the snapshot sweep (default 1,000,000)")
+	force := fl.Bool("force", os.Getenv("BENCH_FORCE") != "" && os.Getenv("BENCH_FORCE") != "0", "run even when the machine is busy (also BENCH_FORCE=1)")
+	maxLoad := fl.Float64("max-load", benchreport.DefaultMaxLoad(), "refuse to start above this 1-minute load average")
+	pgDSN := fl.String("pg-dsn", "", "the PostgreSQL server of the postgres backend (default: a throwaway one)")
 	sizes := map[string]int{}
 	fl.Func("n", "NAME=N: run workload NAME with size N (repeatable)", func(v string) error {
 		name, n, ok := strings.Cut(v, "=")
@@ -70,6 +74,7 @@ func main() {
 		Backends: strings.Split(*backends, ","), OutDir: *out, Repeats: *repeats, Scale: *scale,
 		Filter: *workloads, N: sizes, Progress: os.Stderr,
 		MemoryRepeats: *memRepeats, SnapshotLength: *snapLen,
+		Force: *force, MaxLoad: *maxLoad, PostgresDSN: *pgDSN,
 	}
 	if *logRuns {
 		cfg.Log = os.Stderr
