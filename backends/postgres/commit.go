@@ -86,6 +86,7 @@ type groupState struct {
 func (l *Log) commit(group []*pending, all bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.opts.CommitTimeout)
 	defer cancel()
+	start := time.Now()
 	live := group[:0:0]
 	for _, p := range group {
 		if err := checkCtx(p.ctx); err != nil {
@@ -118,6 +119,9 @@ func (l *Log) commit(group []*pending, all bool) {
 		}
 		for i, req := range reqs {
 			res, out, err := seq.add(req)
+			if !all && err == nil && out != added && l.cfg.Observer != nil {
+				l.cfg.Observer.Retry()
+			}
 			if all && err == nil && out != added {
 				err = &logstore.WrongExpectedVersionError{Stream: req.Stream, Expected: req.Expected, Actual: seq.stream(req.Stream).version}
 			}
@@ -155,6 +159,9 @@ func (l *Log) commit(group []*pending, all bool) {
 		return
 	}
 	l.generation.Store(gs.generation)
+	if len(seq.records) > 0 && l.cfg.Observer != nil {
+		l.cfg.Observer.Commit(seq.appends, len(seq.records), seq.bytes, time.Since(start))
+	}
 	l.finishAll(append(accepted, committed...), l.publishCommitted(gs.head, seq.records))
 }
 

@@ -208,3 +208,6 @@ func checkCtx(ctx context.Context) error {
 }
 
 var errStopped = errors.New("postgres: log stopped")
+
+// QueueDepth implements logstore.QueueDepther.
+func (l *Log) QueueDepth() int { return len(l.reqs) }

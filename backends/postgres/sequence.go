@@ -27,6 +27,10 @@ type sequencer struct {
 	ids      map[idKey]idAt    // committed ids that the group's events carry
 	streams  map[string]*streamState
 	records  []logstore.Record
+	// appends and bytes count the requests added and their events' data
+	// and metadata bytes, for the store's metrics.
+	appends int
+	bytes   int64
 }
 
 // streamState is a stream touched by the group.
@@ -109,6 +113,13 @@ func (s *sequencer) add(req logstore.AppendRequest) (logstore.AppendResult, outc
 		}
 	}
 	res.Last, res.Version = s.head, st.version
+	s.appends++
+	for _, e := range req.Events {
+		s.bytes += int64(len(e.Data))
+		for k, v := range e.Metadata {
+			s.bytes += int64(len(k) + len(v))
+		}
+	}
 	return res, added, nil
 }
 
