@@ -11,7 +11,10 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	maybeRunChild() // exits when this process is a child of a multi-process test
+	goleak.VerifyTestMain(pgtest.Main(m))
+}
 
 // schemaFor names the schema of the store in dir: a reopen of the same
 // directory finds the same schema, and every test's store gets its own.
