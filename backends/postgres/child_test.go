@@ -146,7 +146,9 @@ func startChild(t *testing.T, name string, env pgEnv, spec childSpec, args any) 
 	require.NoError(t, err)
 	c := &childProc{t: t, name: name, lines: make(chan []byte, 64), stderr: &syncBuffer{}, exited: make(chan struct{})}
 	c.cmd = exec.Command(exe, "-test.run=^$")
-	c.cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+	// The race detector waits a second at exit for late reports by
+	// default; a child has none to wait for once it returned.
+	c.cmd.Env = append(os.Environ(), childEnv+"="+string(raw), "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=50")
 	c.cmd.Stderr = c.stderr
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	c.stdin, err = c.cmd.StdinPipe()
