@@ -132,7 +132,17 @@ func writerChild(cio *childIO, spec childSpec) error {
 		return err
 	}
 	deadline := time.Now().Add(time.Minute)
-	for uint64(s.Head()) < msg.Head {
+	caughtUp := func() bool {
+		if sm != nil {
+			// Head moves before the state machine applies what it
+			// publishes.
+			if _, last, _ := sm.Sum(); uint64(last) < msg.Head {
+				return false
+			}
+		}
+		return uint64(s.Head()) >= msg.Head
+	}
+	for !caughtUp() {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("head %d, still not %d after a minute", s.Head(), msg.Head)
 		}
