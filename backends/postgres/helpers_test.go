@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -157,30 +158,54 @@ type collector struct {
 	mu   sync.Mutex
 	recs []eventstore.Record
 	err  error
-	done chan struct{}
+	// resumed counts the subscriptions that ended with an error and were
+	// resumed, with resume.
+	resumed int
+	done    chan struct{}
 }
 
-func subscribe(t *testing.T, s *eventstore.Store) *collector {
+func subscribe(t *testing.T, s *eventstore.Store) *collector { return startCollector(t, s, false) }
+
+// subscribeResuming is subscribe for a subscriber that, like an
+// application, subscribes again from the next offset when its subscription
+// ends with an error that is not ErrCorrupt: a read that failed while the
+// server was away.
+func subscribeResuming(t *testing.T, s *eventstore.Store) *collector {
+	return startCollector(t, s, true)
+}
+
+func startCollector(t *testing.T, s *eventstore.Store, resume bool) *collector {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &collector{done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		for r, err := range s.Subscribe(ctx, 1) {
+		for ctx.Err() == nil {
 			c.mu.Lock()
-			switch {
-			case err != nil:
-				c.err = err
-			case r.Offset != eventstore.Offset(len(c.recs)+1):
-				c.err = fmt.Errorf("the subscription yielded offset %d after %d", r.Offset, len(c.recs))
-			default:
-				c.recs = append(c.recs, r)
-			}
-			stop := c.err != nil
+			from := eventstore.Offset(len(c.recs) + 1)
 			c.mu.Unlock()
-			if stop {
+			for r, err := range s.Subscribe(ctx, from) {
+				c.mu.Lock()
+				switch {
+				case err != nil && resume && !errors.Is(err, eventstore.ErrCorrupt) && !errors.Is(err, eventstore.ErrClosed):
+					c.resumed++
+				case err != nil:
+					c.err = err
+				case r.Offset != eventstore.Offset(len(c.recs)+1):
+					c.err = fmt.Errorf("the subscription yielded offset %d after %d", r.Offset, len(c.recs))
+				default:
+					c.recs = append(c.recs, r)
+				}
+				stop := c.err != nil
+				c.mu.Unlock()
+				if stop {
+					return
+				}
+			}
+			if !resume {
 				return
 			}
+			time.Sleep(20 * time.Millisecond) // pace the attempts while the server is away
 		}
 	}()
 	t.Cleanup(func() {
@@ -188,6 +213,13 @@ func subscribe(t *testing.T, s *eventstore.Store) *collector {
 		<-c.done
 	})
 	return c
+}
+
+// resumes returns how often the subscription was resumed.
+func (c *collector) resumes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resumed
 }
 
 // seen returns how far the subscription got, and its error.
