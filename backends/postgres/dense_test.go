@@ -17,6 +17,7 @@ import (
 // Subscribe and SQL: no reader may ever see offset N+1 before N, a gap or an
 // offset twice, and each must end with the whole log, the same one.
 func TestDenseOffsetsManyWriters(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	s := openStore(t, env.options())
 	local := startReaders(s, env.conn(t))

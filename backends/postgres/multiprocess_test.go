@@ -18,6 +18,7 @@ import (
 // its content, nothing else is, and a subscriber of this process saw every
 // offset once, in order, the same records.
 func TestMultiProcessSharedStreams(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	s := openStore(t, env.options())
 	sub := subscribe(t, s)

@@ -38,4 +38,7 @@ func harness(t *testing.T) conformance.Harness {
 	}
 }
 
-func TestEventStore(t *testing.T) { conformance.RunEventStore(t, harness(t)) }
+func TestEventStore(t *testing.T) {
+	t.Parallel()
+	conformance.RunEventStore(t, harness(t))
+}

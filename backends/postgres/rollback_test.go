@@ -48,6 +48,7 @@ func execAll(t *testing.T, conn *pgx.Conn, stmts ...string) {
 // one must take its offsets: the log stays dense, and holds exactly the
 // acknowledged appends, at their offsets.
 func TestRollbacksLeaveNoGap(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	s := openStore(t, env.options())
 	conn := env.conn(t)
