@@ -43,7 +43,8 @@ const (
 	dropAfter
 )
 
-// trap breaks the first connection that sends query as a simple query.
+// trap breaks the first connection that sends a simple query that starts
+// with query ("begin" also catches "begin isolation level ...").
 type trap struct {
 	query string
 	when  trapWhen
@@ -95,11 +96,11 @@ func (p *pgProxy) arm(query string, when trapWhen) <-chan struct{} {
 	return p.trap.fired
 }
 
-// take returns the armed trap for a query, and disarms it.
+// take returns the armed trap that a query springs, and disarms it.
 func (p *pgProxy) take(query string) *trap {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.trap == nil || !strings.EqualFold(query, p.trap.query) {
+	if p.trap == nil || !strings.HasPrefix(strings.ToLower(query), p.trap.query) {
 		return nil
 	}
 	tr := p.trap
