@@ -80,6 +80,14 @@ type groupState struct {
 	ids        map[idKey]idAt
 }
 
+// readCommitted begins every transaction that may wait for another
+// process (for the head row's lock, or the schema setup's advisory lock),
+// whatever the database's default_transaction_isolation: under READ
+// COMMITTED, a statement after the wait reads what the transaction it
+// waited for committed; under REPEATABLE READ or SERIALIZABLE it fails
+// with a serialization error instead.
+var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
+
 // commit sequences a group inside one transaction that holds the head row's
 // lock, writes it and commits. With all, the group is one AppendBatch: every
 // request passes or nothing is written.
@@ -98,7 +106,7 @@ func (l *Log) commit(group []*pending, all bool) {
 	if len(live) == 0 {
 		return
 	}
-	tx, err := l.pool.Begin(ctx)
+	tx, err := l.pool.BeginTx(ctx, readCommitted)
 	if err != nil {
 		l.finishAll(live, fmt.Errorf("postgres: begin a commit: %w; nothing was written", err))
 		return

@@ -155,7 +155,7 @@ func (l *Log) Generation() uint64 { return l.generation.Load() }
 // NewGeneration implements logstore.Shared.
 func (l *Log) NewGeneration(ctx context.Context) (uint64, error) {
 	var g int64
-	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, l.pool, readCommitted, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `UPDATE `+l.q.head+` SET generation = generation + 1 WHERE id = 1 RETURNING generation`).Scan(&g)
 	})
 	if err != nil {

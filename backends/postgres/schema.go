@@ -35,7 +35,7 @@ func newSQL(schema string) sql {
 // layout version. Several processes may run it at once: an advisory lock
 // serialises them.
 func setup(ctx context.Context, pool *pgxpool.Pool, q sql) error {
-	tx, err := pool.Begin(ctx)
+	tx, err := pool.BeginTx(ctx, readCommitted)
 	if err != nil {
 		return fmt.Errorf("begin the schema setup: %w", err)
 	}
