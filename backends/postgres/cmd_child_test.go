@@ -159,11 +159,23 @@ func burst(ctx context.Context, s *eventstore.Store, req cmdReq) ([]ack, error) 
 // startCmd starts a cmd child and waits until its store is open.
 func startCmd(t *testing.T, name string, env pgEnv, spec childSpec) *childProc {
 	t.Helper()
+	return startCmds(t, env, spec, name)[0]
+}
+
+// startCmds starts cmd children, which open their stores at the same time,
+// and waits until each has.
+func startCmds(t *testing.T, env pgEnv, spec childSpec, names ...string) []*childProc {
+	t.Helper()
 	spec.Role = "cmd"
-	c := startChild(t, name, env, spec, nil)
-	var r cmdResp
-	c.recv(&r)
-	return c
+	var out []*childProc
+	for _, name := range names {
+		out = append(out, startChild(t, name, env, spec, nil))
+	}
+	for _, c := range out {
+		var r cmdResp
+		c.recv(&r)
+	}
+	return out
 }
 
 // barrier is an advisory lock that the test holds while cmd children line
