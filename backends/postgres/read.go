@@ -8,7 +8,8 @@ import (
 	"github.com/durablelog/eventstore/logstore"
 )
 
-// catchUpChunk is how many records one catch-up query reads.
+// catchUpChunk is how many records one catch-up query reads, at most;
+// it reads about MaxBatchBytes at most too.
 const catchUpChunk = 4096
 
 // catchUpLocked publishes the records from this process's head up to target
@@ -23,7 +24,7 @@ func (l *Log) catchUpLocked(ctx context.Context, target logstore.Offset) error {
 		if upper == 0 {
 			upper = ^logstore.Offset(0) >> 1
 		}
-		recs, err := l.fetch(ctx, head+1, upper, catchUpChunk, 0)
+		recs, err := l.fetch(ctx, head+1, upper, catchUpChunk, l.cfg.MaxBatchBytes)
 		if err != nil {
 			return err
 		}
