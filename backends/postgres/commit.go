@@ -317,7 +317,8 @@ func (l *Log) catchUpAndFinish(ctx context.Context, head logstore.Offset, retrie
 // publishCommitted publishes, after a commit, the other processes' records
 // committed before it (up to head) and then the group's own. The group is
 // committed, so its appends must not return before it is published: it keeps
-// trying while the server does not answer, until the log closes.
+// trying while the server does not answer, until the log closes, and fails
+// them when a record before them is damaged.
 func (l *Log) publishCommitted(head logstore.Offset, own []logstore.Record) error {
 	l.pubMu.Lock()
 	defer l.pubMu.Unlock()
@@ -327,6 +328,10 @@ func (l *Log) publishCommitted(head logstore.Offset, own []logstore.Record) erro
 		cancel()
 		if err == nil {
 			break
+		}
+		if errors.Is(err, logstore.ErrCorrupt) {
+			// No retry reads a damaged record.
+			return fmt.Errorf("postgres: committed, but the log before it cannot be published: %w", err)
 		}
 		l.logger.Warn("postgres: reading the appends committed before this one failed; retrying", "err", err)
 		if !l.pause(attempt) {
