@@ -46,7 +46,10 @@
 // reader that follows "the next offset" therefore never skips an event that
 // commits later, as readers of a sequence-based table can (see
 // adr/0010-networked-log.md). Expected versions are checked under the same
-// lock, and the table's unique constraints hold them too.
+// lock, and the table's unique constraints hold them too. These
+// transactions run at READ COMMITTED whatever the database's
+// default_transaction_isolation, since a writer that waited for the lock
+// must read what the one before it committed.
 //
 // To keep that serialisation cheap, each process commits the appends of its
 // goroutines in groups: one transaction, one lock hand-over and one WAL flush
