@@ -173,7 +173,7 @@ func (r *logReaders) reached(head int64) (bool, error) {
 }
 
 // stop stops the readers and returns their digests and how often each
-// polled.
+// polled (the Subscribe reader does not poll: its count stays 0).
 func (r *logReaders) stop() ([3]string, [3]int, error) {
 	r.cancel()
 	r.wg.Wait()
