@@ -12,7 +12,15 @@ import (
 )
 
 // recover restores the newest valid snapshot and replays the log after it.
+//
+// It holds mu throughout: a log that other processes append to (PostgreSQL)
+// publishes their appends while Open recovers, and applyCommitted must
+// neither apply them before the state is restored nor apply what the replay
+// applies. It applies nothing until recovery has ended (recovered), and then
+// only what the replay did not reach.
 func (m *stateMachine) recover(rep *RecoveryReport) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	head := m.s.Head()
 	if err := snapfile.RemoveTemp(m.dir); err != nil {
 		return fmt.Errorf("eventstore: %w", err)
@@ -56,7 +64,11 @@ func (m *stateMachine) recover(rep *RecoveryReport) error {
 	m.last = used
 	m.status.Last = used
 	m.durable = used
-	return m.replay(used, rep)
+	if err := m.replay(used, rep); err != nil {
+		return err
+	}
+	m.recovered = true
+	return nil
 }
 
 // Why a snapshot was skipped, as far as recovery cares.

@@ -45,6 +45,9 @@ type stateMachine struct {
 	// mu orders Apply and Snapshot(w): held while either runs.
 	mu      sync.Mutex
 	stopped bool   // Apply failed: apply nothing more
+	// recovered is set once Open's recovery has restored the state and
+	// replayed the log: commits published before apply nothing.
+	recovered bool
 	applied Offset // last applied offset
 	// last is the offset of the newest snapshot restored, durable, or
 	// written and queued for the background writer; the counters below
@@ -128,11 +131,20 @@ func (m *stateMachine) apply(r Record) error {
 func (m *stateMachine) applyCommitted(recs []logstore.Record) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stopped {
+	if m.stopped || !m.recovered {
+		// Before the end of recovery, the replay reads what is published.
 		return
 	}
-	for _, lr := range recs {
-		r := lr
+	for _, r := range recs {
+		if r.Offset <= m.applied {
+			continue // the replay of recovery applied it
+		}
+		if r.Offset != m.applied+1 {
+			m.stopped = true
+			m.s.fail(r.Offset, fmt.Errorf("%w: %w: the log published offset %d after offset %d was applied: an offset would be skipped; reopen the store",
+				ErrFailed, ErrStateMachine, r.Offset, m.applied))
+			return
+		}
 		if err := m.apply(r); err != nil {
 			m.stopped = true
 			m.s.fail(r.Offset, fmt.Errorf("%w: %w: Apply of offset %d (stream %q version %d) returned: %w; the events are durable; reopen the store to rebuild the state",

@@ -23,9 +23,12 @@ func (l *Log) follow() {
 		cancel()
 	}()
 	for attempt := 0; ; attempt++ {
-		err := l.listen(ctx)
+		listening, err := l.listen(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if listening {
+			attempt = 0 // it worked for a while: the next failure starts the backoff again
 		}
 		l.logger.Warn("postgres: following other processes' appends failed; reconnecting", "err", err)
 		if !l.pause(attempt) {
@@ -36,21 +39,23 @@ func (l *Log) follow() {
 
 // listen holds one connection with LISTEN and catches up whenever it is
 // woken, until ctx ends or the connection fails.
-func (l *Log) listen(ctx context.Context) error {
+// It reports whether it was listening before it failed.
+func (l *Log) listen(ctx context.Context) (listening bool, err error) {
 	conn, err := l.pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer l.release(conn)
 	if _, err := conn.Exec(ctx, `LISTEN `+quoteIdent(l.q.channel)); err != nil {
-		return err
+		return false, err
 	}
 	for {
 		if err := l.catchUp(ctx); err != nil {
-			return err
+			return listening, err
 		}
+		listening = true
 		if err := l.waitWoken(ctx, conn); err != nil {
-			return err
+			return true, err
 		}
 	}
 }

@@ -18,16 +18,9 @@ import (
 // process restarting while the others work does). Open recovers the state
 // by replaying the log while the follower already publishes the others'
 // new appends: each record must still be applied once, in order, and the
-// store must work on.
-//
-// It fails today: recovery (restore.go) applies the replayed records
-// without the state machine's lock while OnCommit applies the follower's,
-// so records arrive twice and out of order (and the race detector reports
-// the race); the store fails with ErrStateMachine. The fix belongs to the
-// root package: recovery holding the state machine's lock, and OnCommit
-// skipping what recovery applied.
+// store must work on. (Recovery holds the state machine's lock, and the
+// commits published meanwhile apply only what its replay did not reach.)
 func TestOpenWithStateMachineDuringAppends(t *testing.T) {
-	t.Skip("recovery of a state machine races with OnCommit from the follower; see the comment")
 	t.Parallel()
 	env := newEnv(t)
 	w := openStore(t, env.options())
