@@ -68,7 +68,7 @@ demo: deps ## Run examples/quickstart on RocksDB in a fresh temporary directory.
 install: deps ## Install the eventstore command into $(GOPATH)/bin.
 	$(GO) install ./cmd/eventstore
 
-lint: deps ## Run go vet and fail on files that gofmt would change.
+lint: deps ## go vet, gofmt, go mod tidy -diff and staticcheck (pinned in go.mod); fails on any finding.
 	$(GO) vet ./...
 	@out="$$($(GOFMT) -l .)"; \
 	if [ -n "$$out" ]; then \
@@ -76,6 +76,8 @@ lint: deps ## Run go vet and fail on files that gofmt would change.
 		echo "$$out"; \
 		exit 1; \
 	fi
+	@$(GO) mod tidy -diff || { echo 'go mod tidy: go.mod and go.sum do not match the imports (the diff above): run go mod tidy'; exit 1; }
+	$(GO) tool staticcheck ./...
 
 test: lint ## Lint, run every test with -race and coverage, print the coverage.
 	$(GO) test -race -count=1 -timeout 20m -coverpkg=$(COVERPKG) -coverprofile=coverage.out $(TEST_FLAGS) ./...
