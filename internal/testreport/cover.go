@@ -183,9 +183,9 @@ func group(pkg string) (string, int) {
 	return first, len(groups)
 }
 
-// coverCmd merges the profiles, prints the coverage and checks the
+// coverCmd merges the profiles, prints the coverage to w and checks the
 // threshold.
-func coverCmd(args []string) error {
+func coverCmd(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("cover", flag.ExitOnError)
 	threshold := fs.Float64("threshold", 0, "fail when the total coverage is below this percentage")
 	pkgs := fs.String("pkgs", "", "comma-separated package patterns the report must cover (go list patterns): a package of them that has statements and no coverage data fails the report")
@@ -243,7 +243,7 @@ func coverCmd(args []string) error {
 		}
 		return names[i] < names[j]
 	})
-	fmt.Printf("coverage of the product code (threshold %.1f%% of all statements):\n", *threshold)
+	fmt.Fprintf(w, "coverage of the product code (threshold %.1f%% of all statements):\n", *threshold)
 	var total tally
 	byGroup := map[string]tally{}
 	var groupOrder []string
@@ -258,14 +258,14 @@ func coverCmd(args []string) error {
 		total.add(tallies[pkg])
 	}
 	for _, g := range groupOrder {
-		fmt.Printf("  %-50s %s\n", g, byGroup[g])
+		fmt.Fprintf(w, "  %-50s %s\n", g, byGroup[g])
 		for _, pkg := range names {
 			if pg, _ := group(pkg); pg == g {
 				rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
 				if rel == "" {
 					rel = "."
 				}
-				fmt.Printf("      %-46s %s\n", rel, tallies[pkg])
+				fmt.Fprintf(w, "      %-46s %s\n", rel, tallies[pkg])
 			}
 		}
 	}
@@ -278,20 +278,20 @@ func coverCmd(args []string) error {
 		}
 		// The same statements, counted from the base profile alone.
 		t.total = total.total
-		fmt.Printf("  %-50s %s\n", "total from "+filepath.Base(*base)+" alone", t)
+		fmt.Fprintf(w, "  %-50s %s\n", "total from "+filepath.Base(*base)+" alone", t)
 	}
-	fmt.Printf("  %-50s %s\n", "total", total)
+	fmt.Fprintf(w, "  %-50s %s\n", "total", total)
 	for _, pkg := range missing {
-		fmt.Printf("  %s: no coverage data: no test and no run of the command reached it\n", pkg)
+		fmt.Fprintf(w, "  %s: no coverage data: no test and no run of the command reached it\n", pkg)
 	}
 
 	switch {
 	case len(missing) > 0:
 		return fmt.Errorf("cover: %d product package(s) have no coverage data", len(missing))
 	case total.percent() >= *threshold:
-		fmt.Printf("coverage: %.1f%% >= %.1f%%: ok\n", total.percent(), *threshold)
+		fmt.Fprintf(w, "coverage: %.1f%% >= %.1f%%: ok\n", total.percent(), *threshold)
 	case *why != "":
-		fmt.Printf("coverage: %.1f%% is below %.1f%%; not enforced: %s\n", total.percent(), *threshold, *why)
+		fmt.Fprintf(w, "coverage: %.1f%% is below %.1f%%; not enforced: %s\n", total.percent(), *threshold, *why)
 	default:
 		return fmt.Errorf("coverage: %.1f%% is below the threshold of %.1f%%: add tests to the packages with the lowest figures above", total.percent(), *threshold)
 	}

@@ -23,10 +23,10 @@ func fuseCmd(args []string) error {
 	case err == nil:
 		return nil
 	case os.Getenv(SkipFUSEEnv) == "1":
-		fmt.Printf("%s=1: the FUSE power-loss tests will be skipped: %v\n", SkipFUSEEnv, err)
+		fmt.Printf("%s=1: the FUSE tests will be skipped: %v\n", SkipFUSEEnv, err)
 		return nil
 	}
-	fmt.Fprintf(os.Stderr, `the FUSE power-loss tests (powerloss, internal/lazyfs) cannot run on this machine:
+	fmt.Fprintf(os.Stderr, `the FUSE tests (powerloss, internal/lazyfs: every test that mounts a lazyfs) cannot run on this machine:
   %v
 make deps installs fuse3 (fusermount3). /dev/fuse must exist and open: load the
 fuse module (modprobe fuse), or run the container with

@@ -42,7 +42,7 @@ func main() {
 	case "summary":
 		err = summaryCmd(args)
 	case "cover":
-		err = coverCmd(args)
+		err = coverCmd(args, os.Stdout)
 	case "fuse":
 		err = fuseCmd(args)
 	default:

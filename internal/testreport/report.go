@@ -34,9 +34,12 @@ type test struct {
 type pkg struct {
 	name   string
 	result string // pass, fail, skip (no test files); "" while it runs
-	output strings.Builder
-	tests  map[string]*test
-	order  []string // test names in the order they started
+	// noTests is set at the end of a package that ran no test (it has no
+	// test files, or none that -run selected).
+	noTests bool
+	output  strings.Builder
+	tests   map[string]*test
+	order   []string // test names in the order they started
 }
 
 // skip is one skipped test and why.
@@ -197,6 +200,7 @@ func (r *report) endPackage(p *pkg, e event) {
 			r.failures = append(r.failures, f)
 		}
 	}
+	p.noTests = len(p.order) == 0 && p.result != "fail"
 	if r.onPackage != nil {
 		r.onPackage(p, packageLine(p))
 	}
@@ -255,7 +259,16 @@ func packageLine(p *pkg) string {
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := lines[i]
 		if strings.HasPrefix(l, "ok  \t") || strings.HasPrefix(l, "FAIL\t") || strings.HasPrefix(l, "?   \t") {
+			// With -coverpkg, go test lists every pattern.
+			if i := strings.Index(l, "% of statements in "); i >= 0 {
+				l = l[:i] + "% of the covered packages' statements"
+			}
 			return l
+		}
+		if strings.HasPrefix(l, "\t"+p.name+"\t") {
+			// What go test -cover prints for a package without test
+			// files.
+			return "?   \t" + p.name + "\t[no test files]"
 		}
 	}
 	switch p.result {
@@ -332,7 +345,7 @@ func (r *report) printFailures(w io.Writer) {
 func (r *report) printSkips(w io.Writer) {
 	var noTests []string
 	for _, name := range r.order {
-		if p := r.pkgs[name]; p.result == "skip" {
+		if p := r.pkgs[name]; name != "" && p.noTests {
 			noTests = append(noTests, strings.TrimPrefix(name, module+"/"))
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,13 +200,13 @@ func TestCoverThreshold(t *testing.T) {
 		t.Fatal(err)
 	}
 	merged := filepath.Join(dir, "merged.out")
-	if err := coverCmd([]string{"-threshold", "90", "-o", merged, prof}); err != nil {
+	if err := coverCmd([]string{"-threshold", "90", "-o", merged, prof}, io.Discard); err != nil {
 		t.Errorf("90%% against a threshold of 90%%: %v", err)
 	}
-	if err := coverCmd([]string{"-threshold", "90.5", prof}); err == nil || !strings.Contains(err.Error(), "below the threshold") {
+	if err := coverCmd([]string{"-threshold", "90.5", prof}, io.Discard); err == nil || !strings.Contains(err.Error(), "below the threshold") {
 		t.Errorf("90%% against a threshold of 90.5%%: %v", err)
 	}
-	if err := coverCmd([]string{"-threshold", "90.5", "-no-threshold", "a narrowed run", prof}); err != nil {
+	if err := coverCmd([]string{"-threshold", "90.5", "-no-threshold", "a narrowed run", prof}, io.Discard); err != nil {
 		t.Errorf("a threshold not enforced: %v", err)
 	}
 	got, err := os.ReadFile(merged)
@@ -228,5 +229,23 @@ func TestHasStatements(t *testing.T) {
 	}
 	if has, err := hasStatements(dir, []string{"decl.go", "code.go"}); err != nil || !has {
 		t.Errorf("a function with a body: %v, %v", has, err)
+	}
+}
+
+func TestPackageLine(t *testing.T) {
+	p := &pkg{name: "p", result: "pass"}
+	p.output.WriteString("PASS\nok  \tp\t1.5s\tcoverage: 27.6% of statements in a, b/..., c\n")
+	if got, want := packageLine(p), "ok  \tp\t1.5s\tcoverage: 27.6% of the covered packages' statements"; got != want {
+		t.Errorf("packageLine: %q, want %q", got, want)
+	}
+	p = &pkg{name: "c", result: "pass"}
+	p.output.WriteString("\tc\t\tcoverage: 0.0% of statements\n")
+	if got, want := packageLine(p), "?   \tc\t[no test files]"; got != want {
+		t.Errorf("packageLine: %q, want %q", got, want)
+	}
+	p = &pkg{name: "q", result: "skip"}
+	p.output.WriteString("?   \tq\t[no test files]\n")
+	if got, want := packageLine(p), "?   \tq\t[no test files]"; got != want {
+		t.Errorf("packageLine: %q, want %q", got, want)
 	}
 }
