@@ -17,7 +17,7 @@ MODULE := github.com/durablelog/eventstore
 # test harnesses (internal/torture, internal/lazyfs, internal/faultkv,
 # internal/benchreport, internal/pgtest, internal/testreport), the conformance
 # suites, benchsuite and the examples are test code, not product code.
-PRODUCT_PKGS := $(MODULE) $(MODULE)/backend $(MODULE)/logstore/... $(MODULE)/backends/... \
+PRODUCT_PKGS := $(MODULE) $(MODULE)/backend $(MODULE)/logstore/... $(MODULE)/backends/... $(MODULE)/prommetrics \
 	$(addprefix $(MODULE)/internal/,record snapfile fsutil dump headmark layout benchknobs) \
 	$(MODULE)/cmd/eventstore
 comma := ,

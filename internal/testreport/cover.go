@@ -167,6 +167,7 @@ var groups = []struct{ dirs, name string }{
 	{"backend logstore", "engine contract and log (backend, logstore/...)"},
 	{"internal", "formats and helpers (internal/...)"},
 	{"backends", "engines (backends/...)"},
+	{"prommetrics", "metrics export (prommetrics)"},
 	{"cmd", "command (cmd/eventstore)"},
 }
 

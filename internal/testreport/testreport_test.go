@@ -184,6 +184,7 @@ func TestGroup(t *testing.T) {
 		module + "/backends/rocksdb":  "engines (backends/...)",
 		module + "/internal/record":   "formats and helpers (internal/...)",
 		module + "/cmd/eventstore":    "command (cmd/eventstore)",
+		module + "/prommetrics":       "metrics export (prommetrics)",
 		module + "/somethingelse/pkg": "somethingelse",
 	} {
 		if got, _ := group(pkg); got != want {
