@@ -262,11 +262,7 @@ func coverCmd(args []string, w io.Writer) error {
 		fmt.Fprintf(w, "  %-50s %s\n", g, byGroup[g])
 		for _, pkg := range names {
 			if pg, _ := group(pkg); pg == g {
-				rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
-				if rel == "" {
-					rel = "."
-				}
-				fmt.Fprintf(w, "      %-46s %s\n", rel, tallies[pkg])
+				fmt.Fprintf(w, "      %-46s %s\n", relative(pkg), tallies[pkg])
 			}
 		}
 	}

@@ -346,11 +346,11 @@ func (r *report) printSkips(w io.Writer) {
 	var noTests []string
 	for _, name := range r.order {
 		if p := r.pkgs[name]; name != "" && p.noTests {
-			noTests = append(noTests, strings.TrimPrefix(name, module+"/"))
+			noTests = append(noTests, relative(name))
 		}
 	}
 	if len(noTests) > 0 {
-		fmt.Fprintf(w, "packages without tests (%d): %s\n", len(noTests), strings.Join(noTests, ", "))
+		fmt.Fprintf(w, "packages that ran no test (no test files, or none selected) (%d): %s\n", len(noTests), strings.Join(noTests, ", "))
 	}
 	if len(r.skips) == 0 {
 		fmt.Fprintln(w, "skipped tests: none")
@@ -383,7 +383,7 @@ func (r *report) printSkips(w io.Writer) {
 					n++
 				}
 			}
-			fmt.Fprintf(w, "  %s: %d\n", g.pkg, n)
+			fmt.Fprintf(w, "  %s: %d\n", relative(g.pkg), n)
 			last = g.pkg
 		}
 		names := g.tests
@@ -393,6 +393,14 @@ func (r *report) printSkips(w io.Writer) {
 		}
 		fmt.Fprintf(w, "    %4d  %s\n          %s%s\n", len(g.tests), g.reason, strings.Join(names, ", "), more)
 	}
+}
+
+// relative is a package's path in the module ("." for the root).
+func relative(pkg string) string {
+	if pkg == module {
+		return "."
+	}
+	return strings.TrimPrefix(pkg, module+"/")
 }
 
 // counts is the closing line.
