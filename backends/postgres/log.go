@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -197,17 +196,12 @@ func (l *Log) Close() error {
 	return nil
 }
 
-// isClosing reports whether Close has started.
-func (l *Log) isClosing() bool { return l.closing.Load() }
-
 func checkCtx(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx)
 	}
 	return nil
 }
-
-var errStopped = errors.New("postgres: log stopped")
 
 // QueueDepth implements logstore.QueueDepther.
 func (l *Log) QueueDepth() int { return len(l.reqs) }

@@ -24,8 +24,18 @@ import (
 	"go.uber.org/goleak"
 )
 
-// binary is the eventstore command under test, built once by TestMain.
+// binary is the eventstore command under test, built once by TestMain, or
+// the one that $EVENTSTORE_TEST_CLI names.
 var binary string
+
+// Two variables let a caller (make test) measure the command's coverage:
+// EVENTSTORE_TEST_CLI names a command built beforehand, with go build -cover
+// (and -race when the tests run with -race), to run instead of building one;
+// EVENTSTORE_TEST_CLI_COVERDIR is the GOCOVERDIR of every run of it.
+const (
+	prebuiltEnv = "EVENTSTORE_TEST_CLI"
+	coverDirEnv = "EVENTSTORE_TEST_CLI_COVERDIR"
+)
 
 func TestMain(m *testing.M) {
 	lazyfs.MaybeRunServer() // a lazyfs server for TestRestorePowerCut: serve and exit
@@ -35,18 +45,35 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(tmp, "eventstore")
+	if err := buildCommand(); err != nil {
+		fmt.Fprintf(os.Stderr, "build the eventstore command: %v\n", err)
+		_ = os.RemoveAll(tmp)
+		os.Exit(1)
+	}
+	goleak.VerifyTestMain(pgtest.Main(m), goleak.Cleanup(func(int) { _ = os.RemoveAll(tmp) }))
+}
+
+// buildCommand builds the command under test into binary, with -race when
+// the tests run with it, or points binary at $EVENTSTORE_TEST_CLI.
+func buildCommand() error {
+	if prebuilt := os.Getenv(prebuiltEnv); prebuilt != "" {
+		abs, err := filepath.Abs(prebuilt)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return fmt.Errorf("$%s: %w", prebuiltEnv, err)
+		}
+		binary = abs
+		return nil
+	}
 	args := []string{"build", "-o", binary}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
 	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build the eventstore command: %v\n", err)
-		_ = os.RemoveAll(tmp)
-		os.Exit(1)
-	}
-	goleak.VerifyTestMain(pgtest.Main(m), goleak.Cleanup(func(int) { _ = os.RemoveAll(tmp) }))
+	return cmd.Run()
 }
 
 // result is what one run of the command did.
@@ -60,10 +87,15 @@ func (r result) String() string {
 }
 
 // childEnv is the environment of the command under test: no store or
-// engine from the environment, and no second of sleep at exit in race
-// builds.
+// engine from the environment, no second of sleep at exit in race builds,
+// and the coverage directory of a command built with -cover.
 func childEnv() []string {
-	return append(os.Environ(), "EVENTSTORE_DIR=", "EVENTSTORE_BACKEND=", "GORACE=atexit_sleep_ms=0")
+	env := append(os.Environ(), "EVENTSTORE_DIR=", "EVENTSTORE_BACKEND=", "GORACE=atexit_sleep_ms=0")
+	if dir := os.Getenv(coverDirEnv); dir != "" {
+		// After go test's own GOCOVERDIR, which the last value overrides.
+		env = append(env, "GOCOVERDIR="+dir)
+	}
+	return env
 }
 
 // command returns the command under test with args, to start in the

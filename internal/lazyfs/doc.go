@@ -112,7 +112,9 @@
 // deadlock, since the faulting goroutine cannot reach a safe point while the
 // serving goroutines wait for the stop-the-world. Mount serves from this
 // process, for plain file I/O. Available reports whether /dev/fuse and
-// fusermount3 are present; tests skip, loudly, when they are not.
+// fusermount3 are present; tests skip, loudly, when they are not, and make
+// test checks it first (internal/testreport) and stops unless
+// EVENTSTORE_SKIP_FUSE=1.
 //
 //	srv, err := lazyfs.StartServer(backing, mountpoint, false)
 //	// ... run the workload on mountpoint, kill it ...

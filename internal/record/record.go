@@ -233,6 +233,12 @@ func (d *decoder) uvarint() uint64 {
 		d.err = corrupt("bad length field")
 		return 0
 	}
+	if n > 1 && d.b[n-1] == 0 {
+		// binary.Uvarint accepts a padded encoding; the format has one
+		// encoding of each record.
+		d.err = corrupt("length field of %d bytes not in its shortest form", n)
+		return 0
+	}
 	d.b = d.b[n:]
 	return v
 }
