@@ -44,11 +44,11 @@ type stateMachine struct {
 
 	// mu orders Apply and Snapshot(w): held while either runs.
 	mu      sync.Mutex
-	stopped bool   // Apply failed: apply nothing more
+	stopped bool // Apply failed: apply nothing more
 	// recovered is set once Open's recovery has restored the state and
 	// replayed the log: commits published before apply nothing.
 	recovered bool
-	applied Offset // last applied offset
+	applied   Offset // last applied offset
 	// last is the offset of the newest snapshot restored, durable, or
 	// written and queued for the background writer; the counters below
 	// count what was applied since it. A snapshot that fails moves them
