@@ -37,10 +37,14 @@ type Options struct {
 // empty. Values may be empty.
 //
 // Concurrency: Get, NewIterator and NewBatch may be called from any number of
-// goroutines at once, also while a batch commits. The event store commits at
-// most one batch at a time, but an engine must not rely on it. Close must not
-// be called concurrently with any other method, and only once all iterators
-// are closed and all batches are committed or closed.
+// goroutines at once, also while a batch commits. Sync may be called while a
+// batch commits (the event store syncs the batches written so far while it
+// writes the next one): an engine that cannot overlap them must order them
+// itself, and a Sync must never report success for a batch whose Commit
+// failed. The event store commits at most one batch at a time, but an engine
+// must not rely on it. Close must not be called concurrently with any other
+// method, and only once all iterators are closed and all batches are
+// committed or closed.
 type KV interface {
 	// Get returns a copy of the value stored under key, which the caller
 	// owns, and found=true; or nil, false, nil when key is absent. Get sees

@@ -68,8 +68,13 @@ func (b *batch) Commit(sync bool) error {
 	if sync {
 		wo = s.syncWO
 	}
+	s.walMu.RLock()
+	defer s.walMu.RUnlock()
+	if s.failed.Load() {
+		return wrap("commit to", s.dir, s.afterFailure())
+	}
 	if err := s.db.Write(wo, b.wb); err != nil {
-		s.failed.Store(true)
+		s.setFailed(err)
 		return wrap("commit to", s.dir, err)
 	}
 	return nil

@@ -170,7 +170,15 @@ type kv struct {
 	// the error in its WAL writer, and a later FlushWAL trips an assertion
 	// that aborts the process; the store is failed and its durability
 	// unknown anyway, so Close skips the final WAL sync.
-	failed atomic.Bool
+	failed   atomic.Bool
+	firstErr atomic.Pointer[error] // the failure that set failed
+
+	// walMu orders WAL syncs after writes: writes hold it for reading (they
+	// may run together, and RocksDB merges concurrent synced writes into
+	// one WAL sync), a FlushWAL holds it for writing, so that it never
+	// starts while a write that may fail is under way, or after one failed
+	// and before failed says so: RocksDB would abort the process.
+	walMu sync.RWMutex
 }
 
 // Get implements backend.KV. It returns a copy of the value, which the caller
@@ -233,17 +241,39 @@ func (s *kv) Sync() error {
 		return errClosed
 	}
 	if s.failed.Load() {
-		return wrap("sync", s.dir, errAfterFailure)
+		return wrap("sync", s.dir, s.afterFailure())
+	}
+	s.walMu.Lock()
+	defer s.walMu.Unlock()
+	if s.failed.Load() {
+		return wrap("sync", s.dir, s.afterFailure())
 	}
 	if err := s.db.FlushWAL(true); err != nil {
-		s.failed.Store(true)
+		s.setFailed(err)
 		return wrap("sync", s.dir, err)
 	}
 	return nil
 }
 
-// errAfterFailure is returned by Sync after a write or sync failed.
+// errAfterFailure is wrapped by the writes and syncs refused after a write or
+// sync failed.
 var errAfterFailure = errors.New("an earlier write or sync failed; reopen the store to find out what is durable")
+
+// setFailed records that a write or sync failed with err; the first error is
+// kept, and named by the refusals that follow.
+func (s *kv) setFailed(err error) {
+	s.firstErr.CompareAndSwap(nil, &err)
+	s.failed.Store(true)
+}
+
+// afterFailure is the error of a write or sync refused after a failure: it
+// names the first failure, the cause.
+func (s *kv) afterFailure() error {
+	if p := s.firstErr.Load(); p != nil {
+		return fmt.Errorf("%w: %w", errAfterFailure, *p)
+	}
+	return errAfterFailure
+}
 
 // Close implements backend.KV. It syncs the WAL, closes the database and
 // frees its C objects. A second Close returns an error wrapping

@@ -201,7 +201,7 @@ func (l *Log) periodicSync() {
 	head := l.Head()
 	if err := l.kv.Sync(); err != nil {
 		err = fmt.Errorf("periodic sync: %w", err)
-		l.failed.Store(&err)
+		l.fail(err)
 		return
 	}
 	l.lastSync = time.Now()
@@ -312,9 +312,12 @@ func (l *Log) write(b backend.Batch, s *sequencer, waiting []*pending) {
 	if len(s.records) > 0 {
 		if err := b.Commit(false); err != nil {
 			// The batch may or may not be in the engine: stop, and let a
-			// reopen find out.
-			l.failed.Store(&err)
-			l.failAll(waiting, fmt.Errorf("%w: commit failed: %w", logstore.ErrFailed, err))
+			// reopen find out. A sync of the groups before may have failed
+			// first, and its error is the cause: wait for the syncer to be
+			// through them, and report the first failure.
+			l.drainFlights()
+			l.fail(err)
+			l.failAll(waiting, fmt.Errorf("%w: commit failed: %w", logstore.ErrFailed, l.Failed()))
 			return
 		}
 		l.written = s.head

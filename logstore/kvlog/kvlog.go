@@ -230,6 +230,10 @@ func (l *Log) lastOffset() (logstore.Offset, error) {
 // Head returns the last published offset.
 func (l *Log) Head() logstore.Offset { return logstore.Offset(l.head.Load()) }
 
+// fail records err as the failure that stopped the log, unless one was
+// recorded before: the first failure is the cause of the others.
+func (l *Log) fail(err error) { l.failed.CompareAndSwap(nil, &err) }
+
 // Failed returns the commit error that stopped the log, or nil.
 func (l *Log) Failed() error {
 	if p := l.failed.Load(); p != nil {

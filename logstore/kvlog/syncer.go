@@ -58,7 +58,7 @@ func (l *Log) syncFlights(fs []*flight) {
 	if err == nil && wrote(fs) {
 		if err = l.kv.Sync(); err != nil {
 			err = fmt.Errorf("sync: %w", err)
-			l.failed.Store(&err)
+			l.fail(err)
 		}
 	}
 	for _, f := range fs {
