@@ -74,8 +74,8 @@ func (b *batch) Commit(sync bool) error {
 	s := b.s
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return errClosed("Commit")
+	if err := s.check("Commit"); err != nil {
+		return err
 	}
 	if len(ops) > 0 {
 		vlog, err := s.apply(ops, cost)

@@ -54,8 +54,8 @@ const compactPrefix = 'c' // neither keyPrefix nor the '!' of badger's keys
 func (s *kv) Compact() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return errClosed("Compact")
+	if err := s.check("Compact"); err != nil {
+		return err
 	}
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()

@@ -79,6 +79,16 @@ func wrapErr(dir, what string, err error) error {
 	return fmt.Errorf("badger: %s in %s: %w", what, dir, err)
 }
 
+// readPanic turns a panic that badger raised while reading, recovered at
+// this package's boundary, into an error wrapping backend.ErrCorrupt. Badger
+// parses a table block's trailer before it verifies the block's checksum
+// (table/table.go:560-600), so a damaged block can make it slice out of
+// range instead of returning an error.
+func readPanic(dir, what string, r any) error {
+	return fmt.Errorf("badger: %s in %s: %w: badger panicked reading a table: %v (a damaged table block; restore the store from a backup or a replica)",
+		what, dir, backend.ErrCorrupt, r)
+}
+
 func errClosed(what string) error {
 	return fmt.Errorf("badger: %s: %w", what, backend.ErrClosed)
 }

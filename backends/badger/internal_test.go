@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	bdg "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/y"
@@ -220,34 +221,52 @@ func listenUnix(t *testing.T, path string) net.Listener {
 	return l
 }
 
-func TestVerifyTableErrors(t *testing.T) {
+func TestCheckTableErrors(t *testing.T) {
 	dir := t.TempDir()
-	err := verifyTable(filepath.Join(dir, "000001.sst"), bdg.TableManifest{KeyID: 3}, 4096)
-	require.ErrorContains(t, err, "encrypted")
+	v := newVerifier(dir, bdg.DefaultOptions(dir), slog.New(slog.DiscardHandler))
+	check := func(id uint64, tm bdg.TableManifest) error {
+		return v.checkListed(id, tm, record{}, time.Now()).err
+	}
+	require.ErrorContains(t, check(1, bdg.TableManifest{KeyID: 3}), "encrypted")
 
 	p := filepath.Join(dir, "000002.sst")
 	require.NoError(t, os.WriteFile(p, bytes.Repeat([]byte{0xff}, 4096), 0o600))
-	err = verifyTable(p, bdg.TableManifest{}, 4096)
+	err := check(2, bdg.TableManifest{})
 	require.ErrorIs(t, err, backend.ErrCorrupt)
 	require.ErrorContains(t, err, "000002.sst")
 
 	require.NoError(t, os.WriteFile(p, make([]byte, 4096), 0o600)) // zeroes: an empty index whose checksum matches
-	err = verifyTable(p, bdg.TableManifest{}, 4096)
+	err = check(2, bdg.TableManifest{})
 	require.ErrorIs(t, err, backend.ErrCorrupt)
 	require.ErrorContains(t, err, "panicked")
+	for _, full := range []bool{true, false} {
+		err = checkTable(p, bdg.TableManifest{}, 4096, full)
+		require.ErrorIs(t, err, backend.ErrCorrupt)
+		require.ErrorContains(t, err, "panicked")
+	}
 
-	require.NoError(t, os.WriteFile(p, nil, 0o600)) // too short for a footer
-	err = verifyTable(p, bdg.TableManifest{}, 4096)
+	require.NoError(t, os.WriteFile(p, []byte{1, 2, 3}, 0o600)) // too short for a footer
+	require.ErrorIs(t, check(2, bdg.TableManifest{}), backend.ErrCorrupt)
+	require.NoError(t, os.WriteFile(p, nil, 0o600))
+	err = check(2, bdg.TableManifest{})
 	require.ErrorIs(t, err, backend.ErrCorrupt)
+	require.ErrorContains(t, err, "empty")
+
+	err = check(4, bdg.TableManifest{})
+	require.ErrorIs(t, err, backend.ErrCorrupt)
+	require.ErrorContains(t, err, "missing")
 
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "000003.sst"), 0o700))
-	err = verifyTable(filepath.Join(dir, "000003.sst"), bdg.TableManifest{}, 4096)
-	require.Error(t, err)
+	err = check(3, bdg.TableManifest{})
+	require.ErrorContains(t, err, "not a regular file")
+	require.NotErrorIs(t, err, backend.ErrCorrupt)
+	err = checkTable(filepath.Join(dir, "000003.sst"), bdg.TableManifest{}, 4096, true)
+	require.ErrorContains(t, err, "badger: open table")
 	require.NotErrorIs(t, err, backend.ErrCorrupt)
 
 	// An unreadable MANIFEST is reported, not taken for a new store.
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "MANIFEST"), 0o700))
-	require.Error(t, verifyTables(dir, bdg.DefaultOptions(dir)))
+	require.ErrorContains(t, v.atOpen(false), "MANIFEST")
 }
 
 // TestEmptyLogsAfterCrash: an empty memtable WAL or value log, as a crash

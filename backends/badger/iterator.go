@@ -14,8 +14,8 @@ import (
 func (s *kv) NewIterator(o backend.IterOptions) (backend.Iterator, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, errClosed("NewIterator")
+	if err := s.check("NewIterator"); err != nil {
+		return nil, err
 	}
 	it := &iterator{s: s, reverse: o.Reverse}
 	// Bounds in badger's key space: every key carries keyPrefix, so
@@ -53,8 +53,10 @@ type iterator struct {
 }
 
 // Next moves to the next key in the iterator's direction. It returns false
-// at the end of the range or on an error, which Err then returns.
-func (it *iterator) Next() bool {
+// at the end of the range or on an error, which Err then returns. A table
+// block whose damage makes badger panic is such an error, wrapping
+// backend.ErrCorrupt.
+func (it *iterator) Next() (ok bool) {
 	if it.done || it.closed {
 		return false
 	}
@@ -63,6 +65,11 @@ func (it *iterator) Next() bool {
 	if it.s.closed {
 		return it.fail(errClosed("Iterator.Next"))
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			ok = it.fail(readPanic(it.s.dir, "iterate", r))
+		}
+	}()
 	if !it.started {
 		it.started = true
 		if it.reverse {

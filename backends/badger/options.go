@@ -122,16 +122,24 @@ type Options struct {
 	// Snappy. Existing tables keep the compression they were written with.
 	Compression Compression
 
-	// DisableVerifyOnOpen skips the verification of every block checksum
-	// of every table listed in the MANIFEST that Open performs before it
-	// opens badger. The verification reads all tables once, so it makes
-	// Open of a large store slower, and it is what turns a damaged table
-	// into an Open error wrapping backend.ErrCorrupt: without it, badger
-	// may open a damaged store and lose the damaged blocks' keys silently,
-	// or crash the process. Default false (verify). Badger's own
-	// ChecksumVerificationMode OnTableRead is not used because it crashes
-	// the process on a damaged block (see doc.go).
+	// DisableVerifyOnOpen skips the checks of the tables listed in the
+	// MANIFEST that Open performs before it opens badger, and the
+	// verification of new tables while the store is open and at Close. The
+	// checks are what turn a damaged table into an error wrapping
+	// backend.ErrCorrupt: without them, badger may open a damaged store and
+	// lose the damaged blocks' keys silently, or crash the process. Default
+	// false (check). Badger's own ChecksumVerificationMode OnTableRead is not
+	// used because it crashes the process on a damaged block (see doc.go).
 	DisableVerifyOnOpen bool
+
+	// VerifyAllOnOpen makes Open verify every block checksum of every table,
+	// also of the tables that the record of verified tables (the file
+	// VERIFIED) holds in the state their file is in. Set it after a disk
+	// reported errors or was replaced, or to check the whole store on a
+	// schedule: it finds damage that happened below the file system, which
+	// leaves a file's times unchanged. Open then reads every table, which
+	// takes time in proportion to the store's size. Default false.
+	VerifyAllOnOpen bool
 
 	// DisableBlockChecksums stops badger from verifying the checksum of
 	// each table block it reads (ChecksumVerificationMode OnBlockRead).

@@ -6,9 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sort"
-	"sync"
+	"time"
 
 	bdg "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -17,96 +15,71 @@ import (
 	"github.com/durablelog/eventstore/backend"
 )
 
-// verifyTables checks every block checksum of every table that the MANIFEST
-// in dir lists, before badger opens them. It returns an error wrapping
-// backend.ErrCorrupt that names the first damaged table.
-//
-// Badger can do this itself (ChecksumVerificationMode OnTableRead), but in
-// v4.9.6 a damaged block makes Table.VerifyChecksum dereference a nil block
-// while formatting its error (table/table.go:707-711), in the goroutine that
-// newLevelsController starts for each table (levels.go:119-140): the process
-// dies instead of Open returning an error. Here the same check runs under
-// recover, with ChkMode NoVerification so that Table.VerifyChecksum verifies
-// each block itself and returns its checksum error.
-//
-// Only tables listed in the MANIFEST are checked: a table file that a crash
-// left behind unlisted is deleted by badger on open (levels.go:55-60) and
-// may legitimately be torn.
-func verifyTables(dir string, bo bdg.Options) error {
+// readManifest returns the tables that the MANIFEST in dir lists, or none
+// for a new store.
+func readManifest(dir string, bo bdg.Options) (map[uint64]bdg.TableManifest, error) {
 	f, err := os.Open(filepath.Join(dir, bdg.ManifestFilename))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil // a new store
+		return nil, nil // a new store
 	}
 	if err != nil {
-		return fmt.Errorf("badger: open the MANIFEST of %s: %w", dir, err)
+		return nil, fmt.Errorf("badger: open the MANIFEST of %s: %w", dir, err)
 	}
 	m, _, err := bdg.ReplayManifestFile(f, bo.ExternalMagicVersion, bo)
 	if cerr := f.Close(); err == nil && cerr != nil {
-		return fmt.Errorf("badger: close the MANIFEST of %s: %w", dir, cerr)
+		return nil, fmt.Errorf("badger: close the MANIFEST of %s: %w", dir, cerr)
 	}
 	if err != nil {
-		return wrapErr(dir, "read the MANIFEST", err)
+		return nil, wrapErr(dir, "read the MANIFEST", err)
 	}
-
-	ids := make([]uint64, 0, len(m.Tables))
-	for id := range m.Tables {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-
-	// A few tables at a time: each check holds one table's decompressed
-	// blocks in memory until it returns.
-	workers := min(runtime.GOMAXPROCS(0), 4)
-	errs := make([]error, len(ids))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				errs[i] = verifyTable(table.NewFilename(ids[i], dir), m.Tables[ids[i]], bo.BlockSize)
-			}
-		})
-	}
-	for i := range ids {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.Tables, nil
 }
 
-// verifyTable checks every block checksum of the table in path.
-func verifyTable(path string, tm bdg.TableManifest, blockSize int) (err error) {
-	damaged := func(cause any) error {
-		return fmt.Errorf("badger: %w: table %s (in %s) failed its checksum verification: %v (restore the store from a backup or a replica)",
-			backend.ErrCorrupt, filepath.Base(path), filepath.Dir(path), cause)
-	}
+// tableCheck is the outcome of checking one table at Open.
+type tableCheck struct {
+	fp     fingerprint
+	full   bool // every block was verified
+	record bool // fp may be recorded as verified
+	err    error
+}
+
+// checkListed checks the table id that the MANIFEST lists: in full, unless
+// rec holds its current fingerprint. now was read before the call.
+func (v *verifier) checkListed(id uint64, tm bdg.TableManifest, rec record, now time.Time) tableCheck {
+	path := table.NewFilename(id, v.dir)
 	if tm.KeyID != 0 {
-		return fmt.Errorf("badger: table %s is encrypted (data key %d); this engine does not open encrypted stores", path, tm.KeyID)
+		return tableCheck{err: fmt.Errorf("badger: table %s is encrypted (data key %d); this engine does not open encrypted stores", path, tm.KeyID)}
 	}
-	fi, err := os.Stat(path)
+	fp, usable, err := statTable(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return damaged("the file listed in the MANIFEST is missing")
+		return tableCheck{err: damagedTable(path, "the file listed in the MANIFEST is missing")}
 	case err != nil:
-		return fmt.Errorf("badger: open table %s: %w", path, err)
-	case !fi.Mode().IsRegular():
-		return fmt.Errorf("badger: open table %s: not a regular file (%s)", path, fi.Mode().Type())
-	case fi.Size() == 0:
-		return damaged("the file is empty")
+		return tableCheck{err: fmt.Errorf("badger: open table %s: %w", path, err)}
+	case fp.size == 0:
+		return tableCheck{err: damagedTable(path, "the file is empty")}
 	}
+	if old, ok := rec[id]; ok && usable && old == fp {
+		return tableCheck{fp: fp, record: true, err: checkTable(path, tm, v.blockSize, false)}
+	}
+	err = checkTable(path, tm, v.blockSize, true)
+	return tableCheck{fp: fp, full: true, record: err == nil && usable && fp.settled(now), err: err}
+}
+
+// checkTable checks the table in path, under recover. With full set it
+// verifies the checksum of every block. Without, it checks what badger
+// reads from a table when it opens one (table.OpenTable): the footer, the
+// index and its checksum, and the last block and its checksum. Either way a
+// damaged table yields an error wrapping backend.ErrCorrupt instead of
+// badger's panic in a goroutine of its Open (see doc.go).
+func checkTable(path string, tm bdg.TableManifest, blockSize int, full bool) (err error) {
 	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("badger: open table %s: %w", path, err)
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = damaged(fmt.Sprintf("badger panicked reading it: %v", r))
+			err = damagedTable(path, fmt.Sprintf("badger panicked reading it: %v", r))
 		}
 		// table.OpenTable closes mf itself on some of its errors.
 		if mf.Fd.Fd() != ^uintptr(0) {
@@ -115,18 +88,30 @@ func verifyTable(path string, tm bdg.TableManifest, blockSize int) (err error) {
 			}
 		}
 	}()
+	mode := options.OnBlockRead // OpenTable reads the last block, and verifies it
+	if full {
+		mode = options.NoVerification // VerifyChecksum then checks each block itself
+	}
 	t, err := table.OpenTable(mf, table.Options{
 		ReadOnly:    true,
-		ChkMode:     options.NoVerification, // VerifyChecksum then checks each block itself
+		ChkMode:     mode,
 		Compression: tm.Compression,
 		BlockSize:   blockSize,
 	})
 	if err != nil {
-		return damaged(err) // a table listed in the MANIFEST whose footer or index does not parse
+		return damagedTable(path, err) // a listed table whose footer, index or last block is damaged
 	}
 	// Not t.DecrRef: dropping the last reference deletes the file.
-	if err := t.VerifyChecksum(); err != nil {
-		return damaged(err)
+	if full {
+		if err := t.VerifyChecksum(); err != nil {
+			return damagedTable(path, err)
+		}
 	}
 	return nil
+}
+
+// damagedTable reports the damaged table in path.
+func damagedTable(path string, cause any) error {
+	return fmt.Errorf("badger: %w: table %s (in %s) failed its checksum verification: %v (restore the store from a backup or a replica)",
+		backend.ErrCorrupt, filepath.Base(path), filepath.Dir(path), cause)
 }
