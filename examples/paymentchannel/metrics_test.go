@@ -137,6 +137,7 @@ func TestMetricsFlag(t *testing.T) {
 	require.Equal(t, 39.0, value(t, fams, "eventstore_head_offset"))
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	waitLine(t, lines, "interrupted: stopping the metrics server and closing the store")
 	select {
 	case err := <-exited:
 		stopped = true
