@@ -13,7 +13,10 @@
 //	go run ./examples/paymentchannel -dir /tmp/pc -crash-during-funding   # dies: "Killed"
 //	go run ./examples/paymentchannel -dir /tmp/pc                         # recovers and completes
 //
-// See README.md for a walk-through.
+// With -metrics ADDR (such as -metrics :9090) it serves the store's metrics
+// for Prometheus at http://ADDR/metrics while it runs, and after the scenario
+// until it is interrupted (Ctrl-C or SIGTERM); docs/operations.md describes
+// them. See README.md for a walk-through.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,6 +52,8 @@ type config struct {
 	channels     int
 	crash        bool
 	crashChannel int
+	// metrics is the address to serve /metrics on; "" serves nothing.
+	metrics string
 }
 
 func main() {
@@ -57,9 +63,10 @@ func main() {
 	flag.IntVar(&c.channels, "channels", 8, "how many channels the scenario opens")
 	flag.BoolVar(&c.crash, "crash-during-funding", false, "SIGKILL the process in the middle of the funding of channel -crash-channel, while the second deposit is in flight")
 	flag.IntVar(&c.crashChannel, "crash-channel", 6, "the channel whose funding -crash-during-funding interrupts")
+	flag.StringVar(&c.metrics, "metrics", "", "serve the store's metrics for Prometheus at http://`ADDR`/metrics (such as :9090), and after the scenario go on serving them until interrupted")
 	flag.Parse()
-	if flag.NArg() > 0 || c.channels < 1 || c.crashChannel < 1 || c.crashChannel > c.channels {
-		fmt.Fprintln(os.Stderr, "paymentchannel: bad arguments: -channels >= 1 and 1 <= -crash-channel <= -channels; see -help")
+	if flag.NArg() > 0 || c.channels < 1 || (c.crash && (c.crashChannel < 1 || c.crashChannel > c.channels)) {
+		fmt.Fprintln(os.Stderr, "paymentchannel: bad arguments: -channels >= 1, and with -crash-during-funding 1 <= -crash-channel <= -channels; see -help")
 		os.Exit(2)
 	}
 	if c.dir == "" {
@@ -70,14 +77,21 @@ func main() {
 		}
 		c.dir = tmp
 	}
-	if err := run(context.Background(), os.Stdout, c); err != nil {
+	// Ctrl-C or SIGTERM cancels the context: the scenario stops at its
+	// next append, or the metrics server stops, and the store is closed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Stdout, c)
+	stop()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "paymentchannel: %v\n", err)
 		os.Exit(1)
 	}
 }
 
 // run opens (and recovers) the store, checks what survived, and runs the
-// plan to its end, or to the crash.
+// plan to its end, or to the crash. With c.metrics, it serves the store's
+// metrics from the Open on, and after the scenario until ctx is done; the
+// server stops before the store closes.
 func run(ctx context.Context, w io.Writer, c config) (err error) {
 	out := &printer{w: w}
 	storeDir := filepath.Join(c.dir, "store")
@@ -98,6 +112,18 @@ func run(ctx context.Context, w io.Writer, c config) (err error) {
 			err = fmt.Errorf("close the store: %w", cerr)
 		}
 	}()
+	if c.metrics != "" {
+		ms, serr := serveMetrics(store, c.metrics)
+		if serr != nil {
+			return fmt.Errorf("serve the metrics on %s: %w", c.metrics, serr)
+		}
+		defer func() {
+			if cerr := ms.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("stop the metrics server: %w", cerr)
+			}
+		}()
+		out.printf("metrics: %s\n", ms.URL())
+	}
 	rec := store.LastRecovery()
 	out.printf("opened a %s store: head %d\n", store.Backend(), store.Head())
 	if rec.Head > 0 {
@@ -132,6 +158,11 @@ func run(ctx context.Context, w io.Writer, c config) (err error) {
 		return fmt.Errorf("the balances differ from the scenario's:\n%s", want)
 	}
 	out.printf("the balances are the scenario's: every append committed exactly once\n")
+	if c.metrics != "" && out.err == nil {
+		out.printf("serving the metrics until interrupted\n")
+		<-ctx.Done()
+		out.printf("interrupted: stopping the metrics server and closing the store\n")
+	}
 	return out.err
 }
 

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -17,7 +17,21 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if exampleBin.dir != "" {
+			_ = os.RemoveAll(exampleBin.dir)
+		}
+		os.Exit(code)
+	}))
+}
+
+// exampleBin is the program built by buildExample, once for all the tests.
+var exampleBin struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
 
 // TestRunTwice runs the scenario in-process, then again: the second run
 // finds everything committed and writes nothing.
@@ -52,10 +66,7 @@ func TestLedgerRejectsOverdraft(t *testing.T) {
 // -crash-during-funding, which must die by SIGKILL, and runs it again, which
 // must recover consistent balances and complete the scenario.
 func TestCrashDuringFunding(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "paymentchannel")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := buildExample(t)
 
 	for _, engine := range []string{"rocksdb", "pebble"} {
 		t.Run(engine, func(t *testing.T) {
