@@ -154,7 +154,11 @@ func (m *storeMetrics) unsubscribe(sub *subscription) {
 func (s *Store) Metrics() Metrics {
 	m := s.metrics
 	if m == nil {
-		return Metrics{Head: s.Head(), Generation: s.Generation(), Failed: s.failure() != nil}
+		out := Metrics{Head: s.Head(), Generation: s.Generation(), Failed: s.failure() != nil}
+		if f, ok := s.log.(logstore.Failer); ok && f.Failed() != nil {
+			out.Failed = true
+		}
+		return out
 	}
 	out := Metrics{
 		Appends: m.appends.Load(), EventsAppended: m.events.Load(), BytesAppended: m.bytes.Load(),
@@ -165,6 +169,9 @@ func (s *Store) Metrics() Metrics {
 		SnapshotDuration: m.snapshotDuration.snapshot(), SnapshotBytes: m.snapshotBytes.snapshot(),
 		RecoveryDuration: s.recovery.Duration, RecoveryReplayed: s.recovery.EventsReplayed,
 		RecoverySkippedSnapshots: uint64(len(s.recovery.Skipped)),
+	}
+	if f, ok := s.log.(logstore.Failer); ok && f.Failed() != nil {
+		out.Failed = true
 	}
 	if q, ok := s.log.(logstore.QueueDepther); ok {
 		out.AppendQueueDepth = uint64(q.QueueDepth())

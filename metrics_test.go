@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/backends/memory"
 	"github.com/durablelog/eventstore/conformance"
+	"github.com/durablelog/eventstore/internal/faultkv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -90,4 +92,25 @@ func TestHistogramQuantile(t *testing.T) {
 	require.InDelta(t, 1.5, h.Quantile(0.375), 1e-9)
 	require.InDelta(t, 4.0, h.Quantile(0.9), 1e-9, "past the last bound: the last bound")
 	require.True(t, math.IsNaN(eventstore.Histogram{}.Quantile(0.5)))
+}
+
+// TestMetricsFailedOnCommitFailure: a failed engine write or fsync sets the
+// failed gauge, as a failed Apply does.
+func TestMetricsFailedOnCommitFailure(t *testing.T) {
+	for name, f := range map[string]faultkv.Faults{"write": {CommitAfter: 1}, "fsync": {SyncAfter: 1}} {
+		t.Run(name, func(t *testing.T) {
+			e := &faultkv.Engine{Inner: memory.Engine{}}
+			s := openFaulty(t, t.TempDir(), e)
+			defer s.Close()
+			appendN(t, s, "a", 2)
+			require.False(t, s.Metrics().Failed)
+			e.Inject(f)
+			_, err := s.Append(context.Background(), "a", eventstore.Any, eventstore.Event{Type: "T"})
+			require.ErrorIs(t, err, eventstore.ErrFailed)
+			m := s.Metrics()
+			require.True(t, m.Failed)
+			require.Equal(t, uint64(1), m.AppendErrors)
+			require.Equal(t, uint64(2), m.Appends)
+		})
+	}
 }

@@ -16,6 +16,13 @@ type Observer interface {
 	Retry()
 }
 
+// Failer is a Log that stops for good after a failed write or sync (an
+// embedded engine's log): the store's metrics report the failed state.
+type Failer interface {
+	// Failed returns the failure that stopped the log, or nil.
+	Failed() error
+}
+
 // QueueDepther is a Log that can tell how many appends wait for its
 // committer: a gauge of the store's metrics.
 type QueueDepther interface {

@@ -40,7 +40,7 @@ func newDescs(labels prometheus.Labels) descs {
 		recoveryReplayed: d("recovery_replayed_events", "Events the last Open replayed into the state machine."),
 		recoverySkipped:  d("recovery_skipped_snapshots", "Snapshots the last Open passed over."),
 		subscribers:      d("subscribers", "Subscribe iterations running."),
-		subscriberLag:    d("subscriber_lag_events", "How far each running subscription is behind the head, in events."),
+		subscriberLag:    d("subscriber_lag_events", "How far each running subscription is behind the head, in events, at the time of the scrape (not cumulative: read it without rate())."),
 		subscriberLagMax: d("subscriber_lag_max_events", "How far the slowest running subscription is behind the head, in events."),
 	}
 }
