@@ -181,6 +181,9 @@ func (Engine) Open(dir string, opts backend.Options) (backend.KV, error) {
 	if err := removeEmptyLogs(dir); err != nil {
 		return nil, err
 	}
+	if err := repairManifest(dir, logger); err != nil {
+		return nil, err
+	}
 	var v *verifier
 	if !o.DisableVerifyOnOpen {
 		v = newVerifier(dir, bo, logger.With("engine", Name, "dir", dir))

@@ -58,25 +58,20 @@ func (s *syncer) sync(db *bdg.DB) error {
 		}
 	}
 
-	// 2. Badger's own sync: msync of the active memtable's WAL and of the
-	// newest value-log file.
-	if err := db.Sync(); err != nil {
-		return wrapErr(s.dir, "sync the write-ahead log and the value log", err)
-	}
-
-	// 3. What DB.Sync misses: the WALs of immutable memtables waiting for
-	// their flush, and value-log files rotated since the last sync. The
-	// newest file of each kind is the one DB.Sync just synced, or newer
-	// than it and then holds only later writes.
+	// 2. Every memtable WAL, oldest first, and the value-log files rotated
+	// since the last sync. A batch committed before this sync is in one of
+	// the WALs listed now (or in a table, which badger syncs when it
+	// flushes, before it removes the WAL). Oldest first: badger replays
+	// each WAL on its own, so a newer one made durable before an older one
+	// would leave a hole in the log if the power went in between. The
+	// active WAL's fsync costs little: DB.Sync's msync of it follows.
 	files, err := listFiles(s.dir)
 	if err != nil {
 		return err
 	}
-	if n := len(files.mems); n > 1 {
-		for _, m := range files.mems[:n-1] {
-			if err := fsyncFile(filepath.Join(s.dir, m.name)); err != nil {
-				return err
-			}
+	for _, m := range files.mems {
+		if err := fsyncFile(filepath.Join(s.dir, m.name)); err != nil {
+			return err
 		}
 	}
 	if n := len(files.vlogs); n > 0 {
@@ -84,6 +79,12 @@ func (s *syncer) sync(db *bdg.DB) error {
 			return err
 		}
 		s.vlogFrom = files.vlogs[n-1].id
+	}
+
+	// 3. Badger's own sync: msync of the active memtable's WAL and of the
+	// newest value-log file.
+	if err := db.Sync(); err != nil {
+		return wrapErr(s.dir, "sync the write-ahead log and the value log", err)
 	}
 
 	// 4. The directory, when files were created or removed since the last
