@@ -36,7 +36,9 @@ func create(id uint64, level uint32) *pb.ManifestChange {
 	return &pb.ManifestChange{Id: id, Op: pb.ManifestChange_CREATE, Level: level}
 }
 
-func del(id uint64) *pb.ManifestChange { return &pb.ManifestChange{Id: id, Op: pb.ManifestChange_DELETE} }
+func del(id uint64) *pb.ManifestChange {
+	return &pb.ManifestChange{Id: id, Op: pb.ManifestChange_DELETE}
+}
 
 func touchTables(t *testing.T, dir string, ids ...uint64) {
 	t.Helper()
