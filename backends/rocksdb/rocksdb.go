@@ -155,8 +155,11 @@ type kv struct {
 	dir string
 	log *slog.Logger
 
-	mu      sync.RWMutex
-	closed  bool
+	mu     sync.RWMutex
+	closed bool
+	// keepWAL skips the flush of the memtables at Close (tests that damage
+	// the write-ahead log of a closed store set it).
+	keepWAL bool
 	db      *grocksdb.DB
 	dbOpts  *grocksdb.Options
 	ro      *grocksdb.ReadOptions  // for Get; only read by RocksDB, so shared
@@ -302,6 +305,9 @@ func (s *kv) Close() error {
 	var err error
 	if !s.failed.Load() {
 		err = s.db.FlushWAL(true)
+		if err == nil && !s.keepWAL {
+			err = s.flushMemtables()
+		}
 	}
 	s.db.Close()
 	s.ro.Destroy()
@@ -310,7 +316,21 @@ func (s *kv) Close() error {
 	s.dbOpts.Destroy()
 	if err != nil {
 		// Writes committed without sync may be lost on a power cut.
-		return wrap("sync the WAL on close of", s.dir, err)
+		return wrap("sync the WAL and flush the memtables on close of", s.dir, err)
+	}
+	return nil
+}
+
+// flushMemtables writes the memtables to table files and waits for it, so
+// that the next Open has no write-ahead log to replay: without it, the first
+// Open after a clean Close replays up to two memtables (128 MiB by default),
+// which took 6.8 s after a fill of a million 200-byte events.
+func (s *kv) flushMemtables() error {
+	fo := grocksdb.NewDefaultFlushOptions()
+	defer fo.Destroy()
+	fo.SetWait(true)
+	if err := s.db.Flush(fo); err != nil {
+		return fmt.Errorf("flush the memtables: %w", err)
 	}
 	return nil
 }

@@ -444,6 +444,7 @@ func damageWAL(t testing.TB, config any) string {
 	for i := range 100 {
 		put(t, kv, false, fmt.Sprintf("k%03d", i), strings.Repeat("v", 100))
 	}
+	rocksdb.KeepWALOnClose(kv)
 	require.NoError(t, kv.Close())
 	logs, err := filepath.Glob(filepath.Join(dir, "*.log"))
 	require.NoError(t, err)

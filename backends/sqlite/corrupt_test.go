@@ -130,3 +130,35 @@ func TestTruncatedFileFailsOpen(t *testing.T) {
 	_, err = openErr(filepath.Dir(file), nil)
 	requireCorrupt(t, err, file)
 }
+
+// TestCheckAfterCrash: with the default OpenCheck, Open runs quick_check
+// when the previous session did not close cleanly (no marker), and skips it
+// after a clean Close, when reads still report the damage.
+func TestCheckAfterCrash(t *testing.T) {
+	file := filledStore(t, 2000)
+	dir := filepath.Dir(file)
+	mark := filepath.Join(dir, sqlite.CleanMarkName)
+	require.FileExists(t, mark, "a clean Close leaves the marker")
+	fi, err := os.Stat(file)
+	require.NoError(t, err)
+	overwrite(t, file, (fi.Size()/pageSize/2)*pageSize, make([]byte, pageSize))
+
+	// A crash: no marker. The default Open checks and refuses the damage.
+	require.NoError(t, os.Remove(mark))
+	_, err = openErr(dir, nil)
+	requireCorrupt(t, err, file)
+	require.ErrorContains(t, err, "quick_check")
+	require.NoFileExists(t, mark)
+
+	// After a clean Close the default Open skips the check: it removes the
+	// marker before anything else, and reads find the damage.
+	require.NoError(t, os.WriteFile(mark, nil, 0o644))
+	kv := open(t, dir, nil)
+	require.NoFileExists(t, mark, "Open must remove the marker, so that a crash is never taken for a clean Close")
+	it, err := kv.NewIterator(backend.IterOptions{})
+	require.NoError(t, err)
+	for it.Next() {
+	}
+	requireCorrupt(t, it.Close(), file)
+	require.NoError(t, kv.Close())
+}

@@ -122,7 +122,18 @@ func (s *kv) open(cfg Options) error {
 	if mode != "wal" {
 		return fmt.Errorf("sqlite: open %s: cannot switch to WAL mode (the journal mode stays %q); check that the file system supports shared memory and file locks", s.file, mode)
 	}
-	if err := s.check(cfg.OpenCheck); err != nil {
+	clean, err := takeCleanMark(s.dir)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", s.file, err)
+	}
+	check := cfg.OpenCheck
+	if check == CheckAfterCrash {
+		check = CheckQuick
+		if clean {
+			check = CheckNone
+		}
+	}
+	if err := s.check(check); err != nil {
 		return err
 	}
 	if err := s.setupSchema(); err != nil {

@@ -180,6 +180,11 @@ func (s *kv) Close() error {
 	if err := w.close(); err != nil {
 		errs = append(errs, wrap("close the writer connection", s.file, err))
 	}
+	if len(errs) == 0 {
+		if err := putCleanMark(s.dir); err != nil {
+			errs = append(errs, fmt.Errorf("%w (the store is closed and intact; the next Open runs quick_check)", err))
+		}
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("sqlite: close of %s: %w", s.file, errors.Join(errs...))
 	}

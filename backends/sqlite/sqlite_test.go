@@ -164,7 +164,8 @@ func TestOpenCheckString(t *testing.T) {
 	require.Equal(t, "integrity_check", sqlite.CheckFull.String())
 	require.Equal(t, "none", sqlite.CheckNone.String())
 	require.Equal(t, "OpenCheck(9)", sqlite.OpenCheck(9).String())
-	require.Equal(t, sqlite.CheckQuick, sqlite.Options{}.OpenCheck, "the zero value is the default check")
+	require.Equal(t, "quick_check after a crash", sqlite.CheckAfterCrash.String())
+	require.Equal(t, sqlite.CheckAfterCrash, sqlite.Options{}.OpenCheck, "the zero value is the default check")
 }
 
 func TestOpenRegularFile(t *testing.T) {
