@@ -303,3 +303,61 @@ func TestReadDamagedStore(t *testing.T) {
 	require.Equal(t, 6, strings.Count(r.stdout, "\n"))
 	require.Contains(t, r.stderr, "log offset 7")
 }
+
+// TestProgressOnALargerLog: the commands that go through a log of more
+// than 4096 records move their progress bar on the way, and agree on its
+// content hash.
+func TestProgressOnALargerLog(t *testing.T) {
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src")
+	const n = 4100
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, `{"type":"T","data":{"i":%d}}`+"\n", i)
+	}
+	require.Equal(t, appendResult{Stream: "s", Events: n, First: 1, Last: n, Version: n},
+		decode[appendResult](t, ok(t, in.String(), "append", "-d", src, "-b", "pebble", "-s", "s", "--json")))
+
+	v := decode[verifyResult](t, ok(t, "", "verify", "-d", src, "--hash", "--json", "--progress", "always"))
+	require.Equal(t, uint64(n), v.Head)
+	r := ok(t, "", "stat", "-d", src, "--progress", "always")
+	require.Contains(t, r.stdout, "streams     1\n")
+	require.Contains(t, r.stderr, "counting streams")
+
+	file := filepath.Join(tmp, "d.esdump")
+	ex := decode[exportResult](t, ok(t, "", "export", "-d", src, "-o", file, "--json", "--progress", "always"))
+	require.Equal(t, v.ContentHash, ex.ContentHash)
+	chk := decode[importResult](t, ok(t, "", "import", "-i", file, "--check", "--json", "--progress", "always"))
+	require.Equal(t, v.ContentHash, chk.ContentHash)
+	imp := decode[importResult](t, ok(t, "", "import", "-i", file, "-d", filepath.Join(tmp, "imported"), "--json", "--progress", "always"))
+	require.Equal(t, uint64(n), imp.Head)
+	require.Equal(t, v.ContentHash, imp.ContentHash)
+	mig := decode[migrateResult](t, ok(t, "", "migrate", "-d", src, "--to", "badger", "--dest", filepath.Join(tmp, "migrated"), "--json", "--progress", "always"))
+	require.Equal(t, v.ContentHash, mig.ContentHash)
+	require.Equal(t, uint64(n), mig.Copy.Records)
+}
+
+// TestPruneFails: a snapshot name that cannot be removed (a non-empty
+// directory) fails the prune with exit code 1 and names it; the valid
+// snapshots are kept.
+func TestPruneFails(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	makeStore(t, dir, "pebble", 20, 10)
+	list := decode[[]snapshotInfo](t, ok(t, "", "snapshot", "list", "-d", dir, "--json"))
+	require.NotEmpty(t, list)
+	stuck := filepath.Join(dir, "snapshots", snapfile.Name(1))
+	require.NoError(t, os.MkdirAll(filepath.Join(stuck, "x"), 0o755))
+	r := fails(t, exitError, "snapshot", "prune", "-d", dir, "--keep", "5")
+	require.Contains(t, r.stderr, "remove "+stuck)
+	after := decode[[]snapshotInfo](t, ok(t, "", "snapshot", "list", "-d", dir, "--json"))
+	require.Len(t, after, len(list)+1)
+	for _, s := range after[:len(list)] {
+		require.True(t, s.Valid, s.File)
+	}
+
+	// --broken on a store without a snapshot directory removes nothing.
+	other := filepath.Join(t.TempDir(), "o")
+	makeStore(t, other, "pebble", 3, 0)
+	pr := decode[pruneResult](t, ok(t, "", "snapshot", "prune", "-d", other, "--broken", "--json"))
+	require.Equal(t, pruneResult{Kept: []string{}, Removed: []string{}}, pr)
+}
