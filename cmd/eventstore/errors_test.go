@@ -65,6 +65,17 @@ func TestCommandLineErrors(t *testing.T) {
 		{"", []string{"read", "-d", dir, "--follow", "-b", "badger"}, exitWrongDir, `holds a "pebble" store`},
 		{"", []string{"migrate", "-d", dir, "--to", "pebble", "--dest", dir + "/"}, exitUsage, "--dest is --dir"},
 		{"", []string{"migrate", "-d", dir, "--to", "nosuch", "--dest", filepath.Join(tmp, "m")}, exitUsage, "unknown backend"},
+		{"", []string{"migrate", "-d", dir, "--to", "postgres", "--dest", dir}, exitUsage, "--dest is --dir: the local directory of the store on PostgreSQL is a new one"},
+		{"", []string{"migrate", "-d", dir, "--to", "postgres", "--dest", tmp}, exitWrongDir, "--dest " + tmp + " is not empty"},
+		{"", []string{"migrate", "-d", empty, "--to", "postgres"}, exitWrongDir, empty + " holds no store"},
+		{"", []string{"migrate", "-d", empty, "--to", "badger", "--dest", filepath.Join(tmp, "m")}, exitWrongDir, empty + " holds no store"},
+		{"", []string{"import", "-i", dumpFile, "-b", "postgres", "-d", tmp}, exitWrongDir, "import target " + tmp + " is not empty"},
+		{"", []string{"backup", "-d", empty, "--dest", filepath.Join(tmp, "b")}, exitWrongDir, empty + " holds no store"},
+		{"", []string{"snapshot", "prune", "-d", empty}, exitWrongDir, empty + " holds no store"},
+		{"", []string{"append", "-d", filepath.Join(file, "s"), "-s", "a", "-t", "T"}, exitError, "not a directory"},
+		{"", []string{"append", "-d", dir, "-b", "badger", "-s", "a", "-t", "T"}, exitWrongDir, `holds a "pebble" store`},
+		{"", []string{"bench", "-b", "memory", "--backends", "memory", "--workloads", "no-such-workload", "--out", filepath.Join(tmp, "bench"), "--log", "--progress", "always"}, exitError, `no workload matches the filter "no-such-workload"`},
+		{"", []string{"bench", "--rewrite", "--out", empty}, exitError, filepath.Join(empty, "results.json")},
 		{"", []string{"bench", "-b", "memory", "--events", "0"}, exitUsage, "--events, --batch, --writers and --streams must be at least 1"},
 		{"", []string{"bench", "-b", "postgres"}, exitUsage, "works on the embedded engines only"},
 		{"", []string{"snapshot", "list"}, exitUsage, "--dir is required"},
@@ -81,7 +92,7 @@ func TestCommandLineErrors(t *testing.T) {
 		}
 	}
 	// Nothing was created by the failures.
-	for _, p := range []string{filepath.Join(tmp, "i"), filepath.Join(tmp, "r"), filepath.Join(tmp, "m"), filepath.Join(tmp, "e.esdump")} {
+	for _, p := range []string{filepath.Join(tmp, "i"), filepath.Join(tmp, "r"), filepath.Join(tmp, "m"), filepath.Join(tmp, "e.esdump"), filepath.Join(tmp, "b"), filepath.Join(tmp, "bench")} {
 		_, err := os.Stat(p)
 		require.True(t, os.IsNotExist(err), p)
 	}
@@ -228,6 +239,13 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 		{"checkpoint without its STORE file", ckptBackup, func(t *testing.T, dir string) {
 			require.NoError(t, os.Remove(filepath.Join(dir, "STORE")))
 		}, exitCorrupt, "the checkpoint backup lacks STORE"},
+		{"checkpoint whose STORE file is damaged", ckptBackup, func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "STORE"), []byte("garbage"), 0o644))
+		}, exitCorrupt, "the STORE file is damaged"},
+		{"checkpoint whose snapshot directory is a file", ckptBackup, func(t *testing.T, dir string) {
+			require.NoError(t, os.RemoveAll(filepath.Join(dir, "snapshots")))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "snapshots"), nil, 0o644))
+		}, exitError, "list snapshots in "},
 		{"manifest of an unknown method", ckptBackup, func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) { m["method"] = "tar" })
 		}, exitWrongDir, `names an unknown method "tar"`},
@@ -246,6 +264,11 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 			requireNoStaging(t, dst)
 		})
 	}
+	// A dump backup restores on any engine that keeps its store.
+	dst := filepath.Join(tmp, "mem")
+	require.Contains(t, fails(t, exitUsage, "restore", "--from", dumpBackup, "-d", dst, "-b", "memory").stderr, "keeps nothing")
+	_, err := os.Stat(dst)
+	require.True(t, os.IsNotExist(err))
 }
 
 // TestSnapshotFileProblems: list reports a snapshot whose header names
@@ -271,8 +294,11 @@ func TestSnapshotFileProblems(t *testing.T) {
 
 	require.NoError(t, os.RemoveAll(snapDir))
 	require.NoError(t, os.WriteFile(snapDir, nil, 0o644))
-	r = fails(t, exitError, "snapshot", "list", "-d", dir)
-	require.Contains(t, r.stderr, "list snapshots in "+snapDir)
+	for _, args := range [][]string{{"snapshot", "list"}, {"snapshot", "prune"}, {"stat", "--fast"}, {"verify"}} {
+		r = fails(t, exitError, append(args, "-d", dir)...)
+		require.Contains(t, r.stderr, snapDir, args)
+		require.Contains(t, r.stderr, "not a directory", args)
+	}
 }
 
 // TestReadDamagedStore: the reads that meet damage stop there with exit
@@ -297,6 +323,9 @@ func TestReadDamagedStore(t *testing.T) {
 	require.Contains(t, r.stderr, "log offset 7")
 	// A stream read that meets the damage.
 	r = fails(t, exitCorrupt, "read", "-d", dir, "--stream", "stream-0")
+	require.Contains(t, r.stderr, "log offset 7")
+	// stat counts the streams, reading the whole log: it stops there too.
+	r = fails(t, exitCorrupt, "stat", "-d", dir)
 	require.Contains(t, r.stderr, "log offset 7")
 	// read --follow stops on it too.
 	r = fails(t, exitCorrupt, "read", "-d", dir, "--follow", "--poll", "10ms")
@@ -360,4 +389,40 @@ func TestPruneFails(t *testing.T) {
 	makeStore(t, other, "pebble", 3, 0)
 	pr := decode[pruneResult](t, ok(t, "", "snapshot", "prune", "-d", other, "--broken", "--json"))
 	require.Equal(t, pruneResult{Kept: []string{}, Removed: []string{}}, pr)
+}
+
+// TestBenchRewrite writes the comparison report again from its results.
+func TestBenchRewrite(t *testing.T) {
+	out := t.TempDir()
+	require.NoError(t, copyTree(filepath.Join("..", "..", "adr", "reports", "backend-comparison", "results.json"), filepath.Join(out, "results.json")))
+	r := ok(t, "", "bench", "--rewrite", "--out", out)
+	require.Equal(t, "wrote "+filepath.Join(out, "report.md")+"\n", r.stdout)
+	b, err := os.ReadFile(filepath.Join(out, "report.md"))
+	require.NoError(t, err)
+	require.NotEmpty(t, b)
+}
+
+// TestBenchDefaultEngine: bench without --backend measures the default
+// engine.
+func TestBenchDefaultEngine(t *testing.T) {
+	res := decode[benchResult](t, ok(t, "", "bench", "--events", "20", "--batch", "5", "--writers", "1", "--streams", "2", "--json"))
+	require.Equal(t, "rocksdb", res.Backend)
+	require.Equal(t, 20, res.Events)
+}
+
+// TestEmptyStore: a store without records exports, imports and migrates.
+func TestEmptyStore(t *testing.T) {
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src")
+	makeStore(t, src, "pebble", 0, 0)
+	file := filepath.Join(tmp, "d.esdump")
+	ex := decode[exportResult](t, ok(t, "", "export", "-d", src, "-o", file, "--json"))
+	require.Zero(t, ex.Head)
+	imp := decode[importResult](t, ok(t, "", "import", "-i", file, "-d", filepath.Join(tmp, "imported"), "--json"))
+	require.Zero(t, imp.Head)
+	require.Equal(t, ex.ContentHash, imp.ContentHash)
+	mig := decode[migrateResult](t, ok(t, "", "migrate", "-d", src, "--to", "badger", "--dest", filepath.Join(tmp, "migrated"), "--json"))
+	require.Zero(t, mig.Copy.Records)
+	require.Equal(t, ex.ContentHash, mig.ContentHash)
+	require.Empty(t, ok(t, "", "read", "-d", filepath.Join(tmp, "migrated")).stdout)
 }
