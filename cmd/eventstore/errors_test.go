@@ -122,6 +122,11 @@ func TestAppendDataFile(t *testing.T) {
 	require.Equal(t, blob, recs[0].DataBase64)
 	require.Equal(t, []byte("piped\x00data"), recs[1].DataBase64)
 	require.Equal(t, "Piped", recs[1].Type)
+
+	// A new store without --backend is on the default engine.
+	other := filepath.Join(tmp, "default")
+	ok(t, "", "append", "-d", other, "-s", "a", "-t", "T")
+	require.Equal(t, "rocksdb", decode[statResult](t, ok(t, "", "stat", "-d", other, "--fast", "--json")).Backend)
 }
 
 // TestTextOutputs: the commands' text reports (not --json) say what was

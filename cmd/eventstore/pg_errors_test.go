@@ -64,4 +64,19 @@ func TestPostgresFailures(t *testing.T) {
 		require.Equal(t, uint64(i+1), rec.Version)
 	}
 	require.Equal(t, 2, strings.Count(r.stdout, "\n"))
+
+	// A migration into the default schema (an empty --schema), with a
+	// local directory that gets the snapshots, reported in text.
+	src2 := filepath.Join(tmp, "src2")
+	makeStore(t, src2, "pebble", 10, 5)
+	snaps := decode[[]snapshotInfo](t, ok(t, "", "snapshot", "list", "-d", src2, "--json"))
+	require.NotEmpty(t, snaps)
+	local := filepath.Join(tmp, "local")
+	r = ok(t, "", "migrate", "-d", src2, "--to", "postgres", "--dsn", p.dsn, "--schema", "", "--dest", local)
+	require.Contains(t, r.stdout, "local     "+local+", a local directory for the store on PostgreSQL\n")
+	st := decode[statResult](t, ok(t, "", p.args("eventstore", "stat", "-d", local, "--json")...))
+	require.Equal(t, "eventstore", st.Postgres.Schema, "the default schema")
+	require.Equal(t, uint64(10), st.Head)
+	require.Len(t, st.Snapshots, len(snaps), "the snapshots are in the local directory")
+	requireNoStagingSchema(t, p)
 }
