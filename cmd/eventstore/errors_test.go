@@ -71,6 +71,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{"", []string{"migrate", "-d", empty, "--to", "badger", "--dest", filepath.Join(tmp, "m")}, exitWrongDir, empty + " holds no store"},
 		{"", []string{"import", "-i", dumpFile, "-b", "postgres", "-d", tmp}, exitWrongDir, "import target " + tmp + " is not empty"},
 		{"", []string{"backup", "-d", empty, "--dest", filepath.Join(tmp, "b")}, exitWrongDir, empty + " holds no store"},
+		{"", []string{"stat", "-d", empty, "-b", "postgres"}, exitWrongDir, "for a store on PostgreSQL, drop --dir"},
 		{"", []string{"snapshot", "prune", "-d", empty}, exitWrongDir, empty + " holds no store"},
 		{"", []string{"append", "-d", filepath.Join(file, "s"), "-s", "a", "-t", "T"}, exitError, "not a directory"},
 		{"", []string{"append", "-d", dir, "-b", "badger", "-s", "a", "-t", "T"}, exitWrongDir, `holds a "pebble" store`},
