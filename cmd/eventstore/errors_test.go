@@ -432,3 +432,19 @@ func TestEmptyStore(t *testing.T) {
 	require.Equal(t, ex.ContentHash, mig.ContentHash)
 	require.Empty(t, ok(t, "", "read", "-d", filepath.Join(tmp, "migrated")).stdout)
 }
+
+// TestBenchReport writes a comparison report of one small workload on the
+// memory engine (forced: the machine may be busy).
+func TestBenchReport(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report")
+	r := ok(t, "", "bench", "--backends", "memory", "--workloads", "^append/sync/batch-100$", "--scale", "0.05", "--repeats", "1", "--out", out, "--force")
+	require.Contains(t, r.stdout, "wrote "+filepath.Join(out, "report.md")+" in ")
+	for _, f := range []string{"report.md", "results.json", "results.csv"} {
+		fi, err := os.Stat(filepath.Join(out, f))
+		require.NoError(t, err)
+		require.Positive(t, fi.Size(), f)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(b), "append/sync/batch-100")
+}
