@@ -198,7 +198,7 @@ func follow(ctx context.Context, a *app, o readOptions, rw *recordWriter) error 
 	}
 	if ok, err := isStore(a.dir); err != nil || !ok {
 		if err == nil {
-			err = fmt.Errorf("%w in %s (no %s file): check --dir", errNoStore, a.dir, layout.StoreFile)
+			err = fmt.Errorf("%w: %s holds no store (no %s file): check --dir", errNoStore, a.dir, layout.StoreFile)
 		}
 		return err
 	}

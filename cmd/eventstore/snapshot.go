@@ -49,7 +49,7 @@ the application has the store open.`,
 			}
 			if ok, err := isStore(a.dir); err != nil || !ok {
 				if err == nil {
-					err = fmt.Errorf("%w in %s (no %s file): check --dir", errNoStore, a.dir, layout.StoreFile)
+					err = fmt.Errorf("%w: %s holds no store (no %s file): check --dir", errNoStore, a.dir, layout.StoreFile)
 				}
 				return err
 			}

@@ -64,6 +64,10 @@ func NewReader(r io.Reader) (*Reader, error) {
 	var magic [len(Magic) + 1]byte
 	n, err := io.ReadFull(dr.br, magic[:])
 	dr.pos += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		// An input that fails is not a damaged dump.
+		return nil, fmt.Errorf("dump: read: %w", err)
+	}
 	switch {
 	case err != nil && n == 0:
 		return nil, dr.damage(0, 0, "the input is empty, not a dump")
