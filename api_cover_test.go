@@ -1,0 +1,193 @@
+package eventstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/conformance"
+	"github.com/durablelog/eventstore/internal/dump"
+	"github.com/durablelog/eventstore/internal/layout"
+	"github.com/stretchr/testify/require"
+)
+
+// recordsOf yields recs, then err if it is not nil.
+func recordsOf(recs []eventstore.Record, err error) iter.Seq2[eventstore.Record, error] {
+	return func(yield func(eventstore.Record, error) bool) {
+		for _, r := range recs {
+			if !yield(r, nil) {
+				return
+			}
+		}
+		if err != nil {
+			yield(eventstore.Record{}, err)
+		}
+	}
+}
+
+// TestImportRefuses: Import checks every record before its batch is
+// written, reports the reader's error, and refuses a closed store; the
+// records of a rejected batch are not written.
+func TestImportRefuses(t *testing.T) {
+	ctx := context.Background()
+	src := openMem(t, t.TempDir())
+	fillStreams(t, src, 5)
+	recs, err := src.ReadLog(ctx, 1, 0)
+	require.NoError(t, err)
+	require.NoError(t, src.Close())
+
+	readErr := errors.New("torn file")
+	gap := append([]eventstore.Record(nil), recs...)
+	gap[3].Offset = 9
+	v0 := append([]eventstore.Record(nil), recs...)
+	v0[2].Version = 0
+	badType := append([]eventstore.Record(nil), recs...)
+	badType[1].Type = ""
+	for _, c := range []struct {
+		name    string
+		recs    iter.Seq2[eventstore.Record, error]
+		is      error
+		contain string
+	}{
+		{"reader error", recordsOf(recs[:2], readErr), readErr, "read the records"},
+		{"gap", recordsOf(gap, nil), eventstore.ErrInvalidEvent, "record at offset 9, expected offset 4"},
+		{"version 0", recordsOf(v0, nil), eventstore.ErrInvalidEvent, "record at offset 3 has version 0"},
+		{"invalid event", recordsOf(badType, nil), eventstore.ErrInvalidEvent, "record at offset 2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := openMem(t, t.TempDir())
+			defer s.Close()
+			st, err := s.Import(ctx, c.recs)
+			require.ErrorIs(t, err, c.is)
+			require.ErrorContains(t, err, c.contain)
+			require.Zero(t, st.Records, "the batch is written only once it is complete")
+			require.Equal(t, eventstore.Offset(0), s.Head())
+		})
+	}
+
+	s := openMem(t, t.TempDir())
+	st, err := s.Import(ctx, recordsOf(recs, nil))
+	require.NoError(t, err)
+	require.Equal(t, uint64(5), st.Records)
+	require.NoError(t, s.Close())
+	_, err = s.Import(ctx, recordsOf(recs, nil))
+	require.ErrorIs(t, err, eventstore.ErrClosed)
+}
+
+// TestBackupDestinationChecks: Backup wants a new or empty directory, and a
+// cancelled context stops a dump without a manifest.
+func TestBackupDestinationChecks(t *testing.T) {
+	ctx := context.Background()
+	s := openMem(t, t.TempDir())
+	defer s.Close()
+	fillStreams(t, s, 3)
+
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	_, err := s.Backup(ctx, file)
+	require.ErrorContains(t, err, "give a new or empty directory")
+	// A dangling symbolic link reads as missing, and cannot be made a
+	// directory.
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(filepath.Join(t.TempDir(), "gone", "away"), link))
+	_, err = s.Backup(ctx, link)
+	require.ErrorContains(t, err, "eventstore: backup: create "+link)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	dest := filepath.Join(t.TempDir(), "b")
+	_, err = s.Backup(cctx, dest)
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = dump.ReadManifest(dest)
+	require.Error(t, err, "no manifest after a failed backup")
+}
+
+// TestBackupProgressLarge: a dump reports its progress every 4096 records
+// and at the end.
+func TestBackupProgressLarge(t *testing.T) {
+	ctx := context.Background()
+	s := openMem(t, t.TempDir())
+	defer s.Close()
+	events := make([]eventstore.Event, 5000)
+	for i := range events {
+		events[i] = eventstore.Event{Type: "T", Data: []byte(fmt.Sprint(i))}
+	}
+	_, err := s.Append(ctx, "big", eventstore.NoStream, events...)
+	require.NoError(t, err)
+	var reached []eventstore.Offset
+	rep, err := s.BackupProgress(ctx, filepath.Join(t.TempDir(), "b"), func(o eventstore.Offset) { reached = append(reached, o) })
+	require.NoError(t, err)
+	require.Equal(t, eventstore.Offset(5000), rep.Head)
+	require.Equal(t, []eventstore.Offset{4096, 5000}, reached)
+}
+
+// TestStreamIteratorStopsOnCancel: a stream iterator checks its context
+// between records, not only between chunks.
+func TestStreamIteratorStopsOnCancel(t *testing.T) {
+	s := openMem(t, t.TempDir())
+	defer s.Close()
+	appendN(t, s, "s", 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []uint64
+	var last error
+	for r, err := range s.Stream(ctx, "s", 1) {
+		if err != nil {
+			last = err
+			break
+		}
+		got = append(got, r.Version)
+		if r.Version == 2 {
+			cancel()
+		}
+	}
+	require.ErrorIs(t, last, context.Canceled)
+	require.Equal(t, []uint64{1, 2}, got)
+}
+
+// TestSnapshotWriteFailure: a snapshot that cannot be written fails Snapshot
+// with the cause, counts in SnapshotStatus, and leaves the store appending;
+// the next snapshot succeeds once the cause is gone.
+func TestSnapshotWriteFailure(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openMem(t, dir, eventstore.WithStateMachine(&conformance.HashState{}))
+	defer s.Close()
+	appendN(t, s, "s", 3)
+	snaps := layout.Snapshots(dir)
+	require.NoError(t, os.RemoveAll(snaps))
+	require.NoError(t, os.WriteFile(snaps, []byte("in the way"), 0o644))
+	err := s.Snapshot(ctx)
+	require.ErrorContains(t, err, "eventstore: create "+snaps)
+	st := s.SnapshotStatus()
+	require.Equal(t, uint64(1), st.Failed)
+	require.Equal(t, err, st.LastError)
+	appendN(t, s, "s", 1)
+
+	require.NoError(t, os.Remove(snaps))
+	require.NoError(t, s.Snapshot(ctx))
+	st = s.SnapshotStatus()
+	require.NoError(t, st.LastError)
+	require.Equal(t, eventstore.Offset(4), st.Last)
+}
+
+// TestQuantileEdges: the estimate of an empty histogram or one without
+// bounds is NaN, a rank past every bucket is the last bound, and a rank
+// that lands on an empty bucket's edge is that bucket's bound.
+func TestQuantileEdges(t *testing.T) {
+	require.True(t, math.IsNaN(eventstore.Histogram{}.Quantile(0.5)))
+	require.True(t, math.IsNaN(eventstore.Histogram{Count: 3}.Quantile(0.5)), "no buckets")
+	h := eventstore.Histogram{Bounds: []float64{1, 2, 4}, Counts: []uint64{2, 2, 4}, Count: 6}
+	require.Equal(t, 4.0, h.Quantile(1), "a rank past the last bucket")
+	require.Equal(t, 1.0, h.Quantile(1.0/3))
+	require.Equal(t, 0.0, h.Quantile(0), "interpolated from 0 within the first bucket")
+	empty := eventstore.Histogram{Bounds: []float64{1, 2}, Counts: []uint64{0, 4}, Count: 4}
+	require.Equal(t, 1.0, empty.Quantile(0), "a rank of zero on an empty first bucket is its bound")
+	require.InDelta(t, 0.5, eventstore.Histogram{Bounds: []float64{1}, Counts: []uint64{2}, Count: 2}.Quantile(0.5), 1e-9)
+}
