@@ -11,9 +11,11 @@ import (
 	"testing"
 
 	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/backends/memory"
 	"github.com/durablelog/eventstore/conformance"
 	"github.com/durablelog/eventstore/internal/dump"
 	"github.com/durablelog/eventstore/internal/layout"
+	"github.com/durablelog/eventstore/internal/snapfile"
 	"github.com/stretchr/testify/require"
 )
 
@@ -190,4 +192,78 @@ func TestQuantileEdges(t *testing.T) {
 	empty := eventstore.Histogram{Bounds: []float64{1, 2}, Counts: []uint64{0, 4}, Count: 4}
 	require.Equal(t, 1.0, empty.Quantile(0), "a rank of zero on an empty first bucket is its bound")
 	require.InDelta(t, 0.5, eventstore.Histogram{Bounds: []float64{1}, Counts: []uint64{2}, Count: 2}.Quantile(0.5), 1e-9)
+}
+
+// TestLostLogReported: a memory store whose engine data is gone (as a lost
+// disk leaves it) while its directory keeps the head mark and a snapshot
+// fails to open in Sync mode with ErrCorrupt, and opens in NoSync mode with
+// the loss reported: the events counted as lost, a new generation, and the
+// snapshot past the head set aside for good.
+func TestLostLogReported(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openMem(t, dir, eventstore.WithStateMachine(&conformance.HashState{}))
+	appendN(t, s, "s", 5)
+	require.NoError(t, s.Snapshot(ctx))
+	gen := s.Generation()
+	require.NoError(t, s.Close())
+	memory.Forget(layout.Engine(dir)) // the engine keeps its data under dir/engine
+
+	_, err := eventstore.Open(dir, eventstore.WithBackend(memory.Name), eventstore.WithStateMachine(&conformance.HashState{}))
+	require.ErrorIs(t, err, eventstore.ErrCorrupt)
+	var ce *eventstore.CorruptionError
+	require.ErrorAs(t, err, &ce)
+	require.ErrorContains(t, err, "WithDurability(NoSync)")
+
+	s = openMem(t, dir, eventstore.WithStateMachine(&conformance.HashState{}), eventstore.WithDurability(eventstore.NoSync))
+	defer s.Close()
+	rep := s.LastRecovery()
+	require.Equal(t, uint64(5), rep.LostEvents)
+	require.Equal(t, gen+1, s.Generation())
+	require.Equal(t, gen+1, rep.Generation)
+	require.Len(t, rep.LostSnapshots, 1)
+	require.FileExists(t, rep.LostSnapshots[0])
+	require.Equal(t, ".lost", filepath.Ext(rep.LostSnapshots[0]))
+	require.Equal(t, eventstore.Offset(0), s.Head())
+	res, err := s.Append(ctx, "s", eventstore.NoStream, eventstore.Event{Type: "T"})
+	require.NoError(t, err)
+	require.Equal(t, eventstore.Offset(1), res.First, "the lost offsets are given again, in the new generation")
+}
+
+// TestRecoverySkipsMisnamedSnapshot: a snapshot whose name disagrees with
+// its header is set aside as damaged, and the replay of the whole log
+// rebuilds the state; a long replay is counted.
+func TestRecoverySkipsMisnamedSnapshot(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	sm := &conformance.HashState{}
+	s := openMem(t, dir, eventstore.WithStateMachine(sm))
+	events := make([]eventstore.Event, 1200)
+	for i := range events {
+		events[i] = eventstore.Event{Type: "T", Data: []byte(fmt.Sprint(i))}
+	}
+	_, err := s.Append(ctx, "s", eventstore.NoStream, events...)
+	require.NoError(t, err)
+	require.NoError(t, s.Snapshot(ctx))
+	wantSum, wantOff, _ := sm.Sum()
+	require.NoError(t, s.Close())
+
+	snaps := layout.Snapshots(dir)
+	list, err := os.ReadDir(snaps)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	wrong := filepath.Join(snaps, snapfile.Name(7))
+	require.NoError(t, os.Rename(filepath.Join(snaps, list[0].Name()), wrong))
+
+	sm2 := &conformance.HashState{}
+	s = openMem(t, dir, eventstore.WithStateMachine(sm2))
+	defer s.Close()
+	rep := s.LastRecovery()
+	require.Len(t, rep.Skipped, 1)
+	require.Contains(t, rep.Skipped[0].Reason, "the header says offset 1200, the name 7")
+	require.FileExists(t, wrong+".broken")
+	require.Equal(t, uint64(1200), rep.EventsReplayed)
+	gotSum, gotOff, _ := sm2.Sum()
+	require.Equal(t, wantOff, gotOff)
+	require.Equal(t, wantSum, gotSum, "the replay rebuilds the state")
 }
