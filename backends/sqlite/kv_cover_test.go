@@ -105,3 +105,22 @@ func TestOpenDanglingLink(t *testing.T) {
 	_, err := Engine{}.Open(link, backend.Options{})
 	require.ErrorContains(t, err, "sqlite: cannot create the store's directory")
 }
+
+// TestCheckpointCannotCreateDir: a checkpoint whose directory cannot be
+// created (its parent is a dangling symbolic link) fails and leaves the
+// store usable.
+func TestCheckpointCannotCreateDir(t *testing.T) {
+	s := openKV(t, t.TempDir(), nil)
+	defer s.Close()
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(filepath.Join(t.TempDir(), "gone", "away"), link))
+	err := s.Checkpoint(filepath.Join(link, "ck"))
+	require.ErrorContains(t, err, "sqlite: checkpoint of "+s.file)
+	require.Nil(t, s.failed.Load(), "a failed checkpoint does not fail the store")
+	b := s.NewBatch()
+	b.Set([]byte("k"), []byte("v"))
+	require.NoError(t, b.Commit(true))
+	dst := filepath.Join(t.TempDir(), "ck")
+	require.NoError(t, s.Checkpoint(dst))
+	require.FileExists(t, filepath.Join(dst, FileName))
+}
