@@ -359,3 +359,31 @@ func TestCommitterCarriesBatch(t *testing.T) {
 	require.Equal(t, map[string]logstore.Offset{"first": 1, "a": 2, "b": 3, "batch": 5, "after": 6}, got)
 	require.Equal(t, [][]logstore.Offset{{1}, {2, 3}, {4, 5}, {6}}, groups)
 }
+
+// TestCommitAfterLostRows: the head row says offsets were committed whose
+// rows are not there (as if another process's commit lost them). The next
+// commit here is durable but cannot be published after the gap: the append
+// fails with ErrCorrupt instead of returning a result whose offsets this
+// process cannot read back.
+func TestCommitAfterLostRows(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	ctx := context.Background()
+	o := env.options()
+	o.PollInterval = time.Hour // the follower looks only when notified
+	l, err := postgres.Open(ctx, o, logstore.Config{Sync: true}, nil)
+	require.NoError(t, err)
+	defer l.Close()
+	one := logstore.AppendRequest{Stream: "s", Expected: logstore.Any, Events: []logstore.Event{{Type: "T"}}}
+	_, err = l.Append(ctx, one)
+	require.NoError(t, err)
+
+	c := env.conn(t)
+	_, err = c.Exec(ctx, `UPDATE `+qt("head")+` SET position = position + 2 WHERE id = 1`)
+	require.NoError(t, err)
+	_, err = l.Append(ctx, one)
+	require.ErrorIs(t, err, logstore.ErrCorrupt)
+	require.ErrorContains(t, err, "committed, but the log before it cannot be published")
+	require.ErrorContains(t, err, "offsets 2 to 3 are committed but not found")
+	require.Equal(t, logstore.Offset(1), l.Head(), "nothing past the gap is published")
+}
