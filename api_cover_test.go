@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backends/memory"
@@ -266,4 +267,44 @@ func TestRecoverySkipsMisnamedSnapshot(t *testing.T) {
 	gotSum, gotOff, _ := sm2.Sum()
 	require.Equal(t, wantOff, gotOff)
 	require.Equal(t, wantSum, gotSum, "the replay rebuilds the state")
+}
+
+// TestOpenRefusals: a non-positive open timeout, a directory that cannot be
+// created, and a lock file that cannot be opened fail Open with errors that
+// say so.
+func TestOpenRefusals(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Second} {
+		_, err := eventstore.Open(t.TempDir(), eventstore.WithBackend(memory.Name), eventstore.WithOpenTimeout(d))
+		require.ErrorContains(t, err, "the timeout must be positive")
+	}
+
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(filepath.Join(t.TempDir(), "gone", "away"), link))
+	_, err := eventstore.Open(link, eventstore.WithBackend(memory.Name))
+	require.ErrorContains(t, err, "eventstore: create "+link)
+
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, layout.LockFile), 0o755))
+	_, err = eventstore.Open(dir, eventstore.WithBackend(memory.Name))
+	require.ErrorContains(t, err, "eventstore: open the lock file")
+	require.NotErrorIs(t, err, eventstore.ErrLocked)
+}
+
+// TestSubscriptionEndsOnClose: a subscription that has records in hand when
+// the store closes yields ErrClosed before the next one.
+func TestSubscriptionEndsOnClose(t *testing.T) {
+	s := openMem(t, t.TempDir())
+	appendN(t, s, "s", 3)
+	var got []eventstore.Offset
+	var last error
+	for r, err := range s.Subscribe(context.Background(), 1) {
+		if err != nil {
+			last = err
+			break
+		}
+		got = append(got, r.Offset)
+		require.NoError(t, s.Close())
+	}
+	require.ErrorIs(t, last, eventstore.ErrClosed)
+	require.Equal(t, []eventstore.Offset{1}, got)
 }
