@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -386,4 +387,62 @@ func TestCommitAfterLostRows(t *testing.T) {
 	require.ErrorContains(t, err, "committed, but the log before it cannot be published")
 	require.ErrorContains(t, err, "offsets 2 to 3 are committed but not found")
 	require.Equal(t, logstore.Offset(1), l.Head(), "nothing past the gap is published")
+}
+
+// TestBatchChecks: an AppendBatch is all or nothing: a request that repeats
+// a committed append is a wrong expected version (not a recognised retry),
+// and an id used twice within the batch is a duplicate; neither writes
+// anything.
+func TestBatchChecks(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	ctx := context.Background()
+	l, err := postgres.Open(ctx, env.options(), logstore.Config{Sync: true}, nil)
+	require.NoError(t, err)
+	defer l.Close()
+	withID := func(stream string, exp logstore.ExpectedVersion, id string) logstore.AppendRequest {
+		return logstore.AppendRequest{Stream: stream, Expected: exp, Events: []logstore.Event{{ID: id, Type: "T"}}}
+	}
+	_, err = l.AppendBatch(ctx, []logstore.AppendRequest{withID("s", logstore.NoStream, "x")})
+	require.NoError(t, err)
+	res, err := l.Append(ctx, withID("s", logstore.NoStream, "x"))
+	require.NoError(t, err, "a single append is recognised as a retry")
+	require.Equal(t, logstore.AppendResult{First: 1, Last: 1, Version: 1}, res)
+
+	_, err = l.AppendBatch(ctx, []logstore.AppendRequest{withID("t", logstore.NoStream, "a"), withID("s", logstore.NoStream, "x")})
+	var we *logstore.WrongExpectedVersionError
+	require.ErrorAs(t, err, &we)
+	require.Equal(t, uint64(1), we.Actual)
+	require.ErrorContains(t, err, "request 1 of the batch")
+
+	_, err = l.AppendBatch(ctx, []logstore.AppendRequest{withID("u", logstore.NoStream, "y"), withID("u", 1, "y")})
+	require.ErrorIs(t, err, logstore.ErrDuplicateID)
+	require.ErrorContains(t, err, `id "y" of stream "u" is used by version 1`)
+
+	for _, s := range []string{"t", "u"} {
+		v, err := l.StreamVersion(ctx, s)
+		require.NoError(t, err)
+		require.Zero(t, v, s)
+	}
+	require.Equal(t, logstore.Offset(1), l.Head())
+}
+
+// TestNilBackendConfig: no backend config, or a nil *Options, is the
+// default options, whose empty DSN takes the server from the PG*
+// environment variables.
+func TestNilBackendConfig(t *testing.T) {
+	addr := closedPort(t)
+	host, port, found := strings.Cut(addr, ":")
+	require.True(t, found)
+	t.Setenv("PGHOST", host)
+	t.Setenv("PGPORT", port)
+	for name, opts := range map[string][]eventstore.Option{
+		"no config":  nil,
+		"nil config": {eventstore.WithBackendConfig((*postgres.Options)(nil))},
+	} {
+		opts = append([]eventstore.Option{eventstore.WithBackend(postgres.Name), eventstore.WithOpenTimeout(10 * time.Second)}, opts...)
+		_, err := eventstore.Open(filepath.Join(t.TempDir(), "store"), opts...)
+		require.ErrorContains(t, err, fmt.Sprintf("port %s", port), name)
+		require.ErrorContains(t, err, "check the DSN or the PG* environment variables", name)
+	}
 }
