@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backends/postgres"
+	"github.com/durablelog/eventstore/internal/dump"
 	"github.com/durablelog/eventstore/internal/record"
 	"github.com/durablelog/eventstore/logstore"
 	"github.com/stretchr/testify/require"
@@ -445,4 +447,50 @@ func TestNilBackendConfig(t *testing.T) {
 		require.ErrorContains(t, err, fmt.Sprintf("port %s", port), name)
 		require.ErrorContains(t, err, "check the DSN or the PG* environment variables", name)
 	}
+}
+
+// TestBackupOfSharedStore: a postgres log cannot checkpoint itself, so a
+// backup of its store is a dump of every record up to the head, with a
+// manifest that names the backend and the store's generation.
+func TestBackupOfSharedStore(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	ctx := context.Background()
+	s := openStore(t, env.options())
+	for i := range 7 {
+		_, err := s.Append(ctx, fmt.Sprint("s", i%2), eventstore.Any, ev(fmt.Sprint("id", i), "T", fmt.Sprint(i)))
+		require.NoError(t, err)
+	}
+	dest := filepath.Join(t.TempDir(), "backup")
+	rep, err := s.Backup(ctx, dest)
+	require.NoError(t, err)
+	require.Equal(t, eventstore.BackupDump, rep.Method)
+	require.Equal(t, postgres.Name, rep.Backend)
+	require.Equal(t, eventstore.Offset(7), rep.Head)
+
+	m, err := dump.ReadManifest(dest)
+	require.NoError(t, err)
+	require.Equal(t, dump.MethodDump, m.Method)
+	require.Equal(t, eventstore.Offset(7), m.Head)
+	require.Equal(t, s.Generation(), m.Generation)
+	require.Equal(t, rep.ContentHash, m.ContentHash)
+
+	f, err := os.Open(filepath.Join(dest, dump.DumpFileName))
+	require.NoError(t, err)
+	defer f.Close()
+	r, err := dump.NewReader(f)
+	require.NoError(t, err)
+	want, err := s.ReadLog(ctx, 1, 0)
+	require.NoError(t, err)
+	i := 0
+	for rec, err := range r.All() {
+		require.NoError(t, err)
+		require.Equal(t, want[i].Offset, rec.Offset)
+		require.Equal(t, want[i].Stream, rec.Stream)
+		require.Equal(t, want[i].ID, rec.ID)
+		require.Equal(t, want[i].Data, rec.Data)
+		i++
+	}
+	require.Equal(t, 7, i)
+	require.Equal(t, rep.ContentHash, r.Trailer().Hash.String())
 }
