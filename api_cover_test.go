@@ -308,3 +308,28 @@ func TestSubscriptionEndsOnClose(t *testing.T) {
 	require.ErrorIs(t, last, eventstore.ErrClosed)
 	require.Equal(t, []eventstore.Offset{1}, got)
 }
+
+// TestSnapshotEdges: a snapshot of an empty store is a no-op, and the
+// pruning after a snapshot sets aside a snapshot file past the head (one
+// that saw events the log does not hold) as *.lost instead of keeping it.
+func TestSnapshotEdges(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openMem(t, dir, eventstore.WithStateMachine(&conformance.HashState{}))
+	defer s.Close()
+	require.NoError(t, s.Snapshot(ctx))
+	require.Zero(t, s.SnapshotStatus().Taken, "nothing to snapshot in an empty store")
+
+	appendN(t, s, "s", 3)
+	snaps := layout.Snapshots(dir)
+	require.NoError(t, os.MkdirAll(snaps, 0o755))
+	ahead := filepath.Join(snaps, snapfile.Name(100))
+	require.NoError(t, os.WriteFile(ahead, []byte("from a log that had more"), 0o644))
+	require.NoError(t, s.Snapshot(ctx))
+	st := s.SnapshotStatus()
+	require.Equal(t, uint64(1), st.Taken)
+	require.Equal(t, eventstore.Offset(3), st.Last)
+	require.NoFileExists(t, ahead)
+	require.FileExists(t, ahead+".lost")
+	require.FileExists(t, filepath.Join(snaps, snapfile.Name(3)))
+}
