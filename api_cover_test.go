@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"math"
 	"os"
@@ -332,4 +333,50 @@ func TestSnapshotEdges(t *testing.T) {
 	require.NoFileExists(t, ahead)
 	require.FileExists(t, ahead+".lost")
 	require.FileExists(t, filepath.Join(snaps, snapfile.Name(3)))
+}
+
+// applyFails is a state machine whose Apply fails at offset failAt.
+type applyFails struct{ failAt eventstore.Offset }
+
+func (applyFails) Fingerprint() string { return "apply-fails" }
+func (a applyFails) Apply(r eventstore.Record) error {
+	if r.Offset == a.failAt {
+		return errors.New("apply refused")
+	}
+	return nil
+}
+func (applyFails) Snapshot(io.Writer) error { return nil }
+func (applyFails) Restore(io.Reader) error  { return nil }
+
+// TestImportStopsOnFailedStore: an import whose first batch fails the
+// store (its state machine refuses a record) stops before the next batch
+// with the failure; the stats count the committed batch. An empty import
+// is a no-op.
+func TestImportStopsOnFailedStore(t *testing.T) {
+	ctx := context.Background()
+	src := openMem(t, t.TempDir())
+	events := make([]eventstore.Event, 4100)
+	for i := range events {
+		events[i] = eventstore.Event{Type: "T", Data: []byte(fmt.Sprint(i))}
+	}
+	_, err := src.Append(ctx, "s", eventstore.NoStream, events...)
+	require.NoError(t, err)
+	recs, err := src.ReadLog(ctx, 1, 0)
+	require.NoError(t, err)
+	require.Len(t, recs, 4100)
+	require.NoError(t, src.Close())
+
+	s := openMem(t, t.TempDir(), eventstore.WithStateMachine(applyFails{failAt: 10}))
+	defer s.Close()
+	st, err := s.Import(ctx, recordsOf(nil, nil))
+	require.NoError(t, err)
+	require.Zero(t, st.Records)
+
+	st, err = s.Import(ctx, recordsOf(recs, nil))
+	require.ErrorIs(t, err, eventstore.ErrFailed)
+	require.ErrorIs(t, err, eventstore.ErrStateMachine)
+	require.ErrorContains(t, err, "apply refused")
+	require.Equal(t, uint64(4096), st.Records, "the first batch is committed")
+	require.Equal(t, uint64(1), st.Batches)
+	require.Equal(t, eventstore.Offset(4096), s.Head())
 }
