@@ -2,11 +2,15 @@ package kvlog
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"runtime"
 	"sync"
 	"testing"
 
+	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/backends/memory"
+	"github.com/durablelog/eventstore/internal/record"
 	"github.com/durablelog/eventstore/internal/faultkv"
 	"github.com/durablelog/eventstore/logstore"
 	"github.com/stretchr/testify/require"
@@ -110,4 +114,70 @@ func TestBatchRefusesRetry(t *testing.T) {
 	require.Equal(t, uint64(1), we.Actual)
 	require.ErrorContains(t, err, "request 1 of the batch")
 	require.Equal(t, logstore.Offset(1), l.Head(), "nothing of the batch is written")
+}
+
+// TestCheckpointCancelledWhileQueued: a checkpoint whose context ends while
+// it waits behind a commit fails with the cause and copies nothing.
+func TestCheckpointCancelledWhileQueued(t *testing.T) {
+	var dirs []string
+	e := &faultkv.Engine{Inner: ckEngine{dirs: &dirs}}
+	kv, err := e.Open(t.TempDir(), backend.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	l, err := Open(ckKV{kv, ckEngine{dirs: &dirs}}, logstore.Config{})
+	require.NoError(t, err)
+	defer l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var ckErr error
+	first, release, wg := queueBehindHeldCommit(t, l, e, 1, func(wg *sync.WaitGroup) {
+		wg.Go(func() { _, ckErr = l.Checkpoint(ctx, t.TempDir()) })
+	})
+	cancel()
+	release()
+	require.NoError(t, <-first)
+	wg.Wait()
+	require.ErrorIs(t, ckErr, context.Canceled)
+	require.Empty(t, dirs)
+}
+
+// closeFails is an engine whose KV's Close closes and then fails.
+type closeFails struct{ memory.Engine }
+
+type closeFailsKV struct{ backend.KV }
+
+func (e closeFails) Open(dir string, o backend.Options) (backend.KV, error) {
+	kv, err := e.Engine.Open(dir, o)
+	return closeFailsKV{kv}, err
+}
+
+func (k closeFailsKV) Close() error {
+	return errors.Join(k.KV.Close(), errors.New("close refused"))
+}
+
+// TestCloseReportsEngineCloseError: Close returns the engine's Close error,
+// and a batch after Close is refused with ErrClosed.
+func TestCloseReportsEngineCloseError(t *testing.T) {
+	l := openLog(t, closeFails{}, logstore.Config{Sync: true})
+	err := l.Close()
+	require.ErrorContains(t, err, "close the engine: close refused")
+	_, err = l.AppendBatch(context.Background(), []logstore.AppendRequest{req("s", 0, 1)})
+	require.ErrorIs(t, err, backend.ErrClosed)
+	_, err = l.Checkpoint(context.Background(), t.TempDir())
+	require.ErrorIs(t, err, logstore.ErrUnsupported, "the engine cannot checkpoint, closed or not")
+}
+
+// TestVerifyFindsTopMissing: records removed from the top of the log while
+// it is open (below the head it published) are reported missing.
+func TestVerifyFindsTopMissing(t *testing.T) {
+	l := openLog(t, memory.Engine{}, logstore.Config{})
+	defer l.Close()
+	_, err := l.Append(context.Background(), req("s", 0, 5))
+	require.NoError(t, err)
+	b := l.kv.NewBatch()
+	b.Delete(record.LogKey(5))
+	require.NoError(t, b.Commit(true))
+	b.Close()
+	_, err = l.Verify(context.Background(), nil)
+	requireCorrupt(t, err, "log offset 5")
+	_, err = l.ReadLog(context.Background(), 4, 0, 0)
+	requireCorrupt(t, err, "log offset 5")
 }
