@@ -10,8 +10,8 @@ import (
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/backends/memory"
-	"github.com/durablelog/eventstore/internal/record"
 	"github.com/durablelog/eventstore/internal/faultkv"
+	"github.com/durablelog/eventstore/internal/record"
 	"github.com/durablelog/eventstore/logstore"
 	"github.com/stretchr/testify/require"
 )
