@@ -15,6 +15,7 @@ import (
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backends/memory"
 	"github.com/durablelog/eventstore/conformance"
+	"github.com/durablelog/eventstore/internal/benchknobs"
 	"github.com/durablelog/eventstore/internal/dump"
 	"github.com/durablelog/eventstore/internal/layout"
 	"github.com/durablelog/eventstore/internal/snapfile"
@@ -379,4 +380,23 @@ func TestImportStopsOnFailedStore(t *testing.T) {
 	require.Equal(t, uint64(4096), st.Records, "the first batch is committed")
 	require.Equal(t, uint64(1), st.Batches)
 	require.Equal(t, eventstore.Offset(4096), s.Head())
+}
+
+// TestMetricsWithoutCounters: with the metrics turned off (a benchmark
+// knob), Metrics still reports the head, the generation and whether the
+// store failed, here by its state machine.
+func TestMetricsWithoutCounters(t *testing.T) {
+	benchknobs.NoMetrics.Store(true)
+	defer benchknobs.NoMetrics.Store(false)
+	s := openMem(t, t.TempDir(), eventstore.WithStateMachine(applyFails{failAt: 3}))
+	defer s.Close()
+	appendN(t, s, "s", 2)
+	m := s.Metrics()
+	require.Equal(t, eventstore.Offset(2), m.Head)
+	require.Equal(t, s.Generation(), m.Generation)
+	require.False(t, m.Failed)
+	require.Zero(t, m.Appends, "no counters")
+	_, err := s.Append(context.Background(), "s", eventstore.Any, eventstore.Event{Type: "T"})
+	require.ErrorIs(t, err, eventstore.ErrStateMachine)
+	require.True(t, s.Metrics().Failed)
 }
