@@ -494,3 +494,47 @@ func TestBackupOfSharedStore(t *testing.T) {
 	require.Equal(t, 7, i)
 	require.Equal(t, rep.ContentHash, r.Trailer().Hash.String())
 }
+
+// TestBatchOutcomeUnknown: an AppendBatch whose context ends while its
+// transaction waits fails with ErrUnknownOutcome (and the cause), and the
+// transaction goes on: once the wait ends, the batch is committed.
+func TestBatchOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	ctx := context.Background()
+	l, err := postgres.Open(ctx, env.options(), logstore.Config{Sync: true}, nil)
+	require.NoError(t, err)
+	defer l.Close()
+
+	conn, watch := env.conn(t), env.conn(t)
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `SELECT position FROM `+qt("head")+` WHERE id = 1 FOR UPDATE`)
+	require.NoError(t, err)
+
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.AppendBatch(cctx, []logstore.AppendRequest{
+			{Stream: "a", Expected: logstore.NoStream, Events: []logstore.Event{{Type: "T"}}},
+			{Stream: "b", Expected: logstore.NoStream, Events: []logstore.Event{{Type: "T"}}},
+		})
+		done <- err
+	}()
+	waitFor(t, 30*time.Second, "the batch's transaction to wait for the head row", func() bool {
+		var n int
+		require.NoError(t, watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n))
+		return n == 1
+	})
+	cancel()
+	err = <-done
+	require.ErrorIs(t, err, logstore.ErrUnknownOutcome)
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, tx.Rollback(ctx))
+	waitFor(t, 30*time.Second, "the batch to be published", func() bool { return l.Head() == 2 })
+	for _, s := range []string{"a", "b"} {
+		v, err := l.StreamVersion(ctx, s)
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), v, s)
+	}
+}
