@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/durablelog/eventstore"
+	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/backends/memory"
 	"github.com/durablelog/eventstore/conformance"
 	"github.com/durablelog/eventstore/internal/benchknobs"
@@ -399,4 +400,80 @@ func TestMetricsWithoutCounters(t *testing.T) {
 	_, err := s.Append(context.Background(), "s", eventstore.Any, eventstore.Event{Type: "T"})
 	require.ErrorIs(t, err, eventstore.ErrStateMachine)
 	require.True(t, s.Metrics().Failed)
+}
+
+// TestCloseReportsFinalSnapshotFailure: with the OnClose policy, a final
+// snapshot that cannot be written is Close's error; the store is closed all
+// the same (the directory opens again) and the events are kept.
+func TestCloseReportsFinalSnapshotFailure(t *testing.T) {
+	dir := t.TempDir()
+	s := openMem(t, dir, eventstore.WithStateMachine(&conformance.HashState{}), eventstore.WithSnapshotPolicy(eventstore.OnClose()))
+	appendN(t, s, "s", 2)
+	snaps := layout.Snapshots(dir)
+	require.NoError(t, os.RemoveAll(snaps))
+	require.NoError(t, os.WriteFile(snaps, []byte("in the way"), 0o644))
+	require.ErrorContains(t, s.Close(), "eventstore: create "+snaps)
+	require.NoError(t, s.Close(), "a second Close is a no-op")
+
+	require.NoError(t, os.Remove(snaps))
+	s = openMem(t, dir, eventstore.WithStateMachine(&conformance.HashState{}))
+	defer s.Close()
+	require.Equal(t, eventstore.Offset(2), s.Head())
+	require.Equal(t, uint64(2), s.LastRecovery().EventsReplayed, "no snapshot: the whole log is replayed")
+}
+
+// ckMemory is the memory engine with a checkpoint that fails with err, or
+// writes an empty engine directory.
+type ckMemory struct {
+	memory.Engine
+	err error
+}
+
+type ckMemoryKV struct {
+	backend.KV
+	err error
+}
+
+func (e ckMemory) Open(dir string, o backend.Options) (backend.KV, error) {
+	kv, err := e.Engine.Open(dir, o)
+	return ckMemoryKV{kv, e.err}, err
+}
+
+func (k ckMemoryKV) Checkpoint(dir string) error {
+	if k.err != nil {
+		return k.err
+	}
+	return os.MkdirAll(dir, 0o755)
+}
+
+// TestBackupCheckpointPath: an engine that can checkpoint is backed up by a
+// checkpoint beside a copy of the STORE file; its failure fails the backup,
+// naming the engine, without a fall back to a dump.
+func TestBackupCheckpointPath(t *testing.T) {
+	ctx := context.Background()
+	s, err := eventstore.Open(t.TempDir(), eventstore.WithEngine(memory.Name, ckMemory{}))
+	require.NoError(t, err)
+	defer s.Close()
+	appendN(t, s, "s", 3)
+	dest := filepath.Join(t.TempDir(), "b")
+	rep, err := s.Backup(ctx, dest)
+	require.NoError(t, err)
+	require.Equal(t, eventstore.BackupCheckpoint, rep.Method)
+	require.Equal(t, eventstore.Offset(3), rep.Head)
+	require.DirExists(t, layout.Engine(dest))
+	require.FileExists(t, filepath.Join(dest, layout.StoreFile))
+	require.NoFileExists(t, filepath.Join(dest, dump.DumpFileName))
+
+	boom := errors.New("disk full")
+	s2, err := eventstore.Open(t.TempDir(), eventstore.WithEngine(memory.Name, ckMemory{err: boom}))
+	require.NoError(t, err)
+	defer s2.Close()
+	appendN(t, s2, "s", 1)
+	dest = filepath.Join(t.TempDir(), "b")
+	_, err = s2.Backup(ctx, dest)
+	require.ErrorIs(t, err, boom)
+	require.ErrorContains(t, err, "checkpoint the memory engine")
+	require.NoFileExists(t, filepath.Join(dest, dump.DumpFileName))
+	_, err = dump.ReadManifest(dest)
+	require.Error(t, err)
 }
