@@ -477,3 +477,30 @@ func TestBackupCheckpointPath(t *testing.T) {
 	_, err = dump.ReadManifest(dest)
 	require.Error(t, err)
 }
+
+// TestSnapshotWaitCancelled: Snapshot returns the context's cause when the
+// context ends while the snapshot is being made durable; the snapshot
+// completes all the same.
+func TestSnapshotWaitCancelled(t *testing.T) {
+	held, release := make(chan struct{}), make(chan struct{})
+	hooks := snapfile.Hooks{AfterSync: func(string) error {
+		close(held)
+		<-release
+		return nil
+	}}
+	s := openMem(t, t.TempDir(), eventstore.WithStateMachine(&conformance.HashState{}), eventstore.WithSnapshotHooks(hooks))
+	defer s.Close()
+	appendN(t, s, "s", 2)
+	cause := errors.New("caller gave up")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Snapshot(ctx) }()
+	<-held
+	cancel(cause)
+	require.ErrorIs(t, <-done, cause)
+	close(release)
+	require.NoError(t, s.Snapshot(context.Background()), "waits for the snapshot in the queue")
+	st := s.SnapshotStatus()
+	require.Equal(t, uint64(1), st.Taken)
+	require.Equal(t, eventstore.Offset(2), st.Last)
+}
