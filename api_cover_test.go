@@ -504,3 +504,28 @@ func TestSnapshotWaitCancelled(t *testing.T) {
 	require.Equal(t, uint64(1), st.Taken)
 	require.Equal(t, eventstore.Offset(2), st.Last)
 }
+
+// TestDamagedHeadMark: a head mark with no valid slot fails Open with
+// ErrCorrupt naming the file; once it is removed, as the error advises, the
+// store opens with its events.
+func TestDamagedHeadMark(t *testing.T) {
+	dir := t.TempDir()
+	s := openMem(t, dir)
+	appendN(t, s, "s", 2)
+	require.NoError(t, s.Close())
+	mark := filepath.Join(dir, layout.HeadMarkFile)
+	fi, err := os.Stat(mark)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(mark, make([]byte, fi.Size()), 0o644))
+
+	_, err = eventstore.Open(dir, eventstore.WithBackend(memory.Name))
+	require.ErrorIs(t, err, eventstore.ErrCorrupt)
+	var ce *eventstore.CorruptionError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, mark, ce.File)
+
+	require.NoError(t, os.Remove(mark))
+	s = openMem(t, dir)
+	defer s.Close()
+	require.Equal(t, eventstore.Offset(2), s.Head())
+}
