@@ -538,3 +538,32 @@ func TestBatchOutcomeUnknown(t *testing.T) {
 		require.Equal(t, uint64(1), v, s)
 	}
 }
+
+// TestCommitReadFailureWritesNothing: when the commit's first reads fail
+// (the events table is renamed away), the append fails saying nothing was
+// written, and the log goes on once the table is back.
+func TestCommitReadFailureWritesNothing(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	ctx := context.Background()
+	l, err := postgres.Open(ctx, env.options(), logstore.Config{Sync: true}, nil)
+	require.NoError(t, err)
+	defer l.Close()
+	one := logstore.AppendRequest{Stream: "s", Expected: logstore.Any, Events: []logstore.Event{{Type: "T"}}}
+	_, err = l.Append(ctx, one)
+	require.NoError(t, err)
+
+	c := env.conn(t)
+	_, err = c.Exec(ctx, `ALTER TABLE `+qt("events")+` RENAME TO events_away`)
+	require.NoError(t, err)
+	_, err = l.Append(ctx, one)
+	require.ErrorContains(t, err, `relation "es.events" does not exist`)
+	require.ErrorContains(t, err, "nothing was written")
+	require.NotErrorIs(t, err, logstore.ErrUnknownOutcome)
+
+	_, err = c.Exec(ctx, `ALTER TABLE `+qt("events_away")+` RENAME TO events`)
+	require.NoError(t, err)
+	res, err := l.Append(ctx, one)
+	require.NoError(t, err)
+	require.Equal(t, logstore.AppendResult{First: 2, Last: 2, Version: 2}, res)
+}
