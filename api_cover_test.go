@@ -529,3 +529,33 @@ func TestDamagedHeadMark(t *testing.T) {
 	defer s.Close()
 	require.Equal(t, eventstore.Offset(2), s.Head())
 }
+
+// TestIteratorsStopOnBreak: a loop that breaks out of the log and stream
+// iterators ends them (an iterator that called yield again would panic),
+// and later iterations start afresh.
+func TestIteratorsStopOnBreak(t *testing.T) {
+	ctx := context.Background()
+	s := openMem(t, t.TempDir())
+	defer s.Close()
+	appendN(t, s, "s", 5)
+	for name, seq := range map[string]iter.Seq2[eventstore.Record, error]{
+		"stream": s.Stream(ctx, "s", 2),
+		"log":    s.Log(ctx, 2),
+	} {
+		var got []eventstore.Offset
+		for r, err := range seq {
+			require.NoError(t, err, name)
+			got = append(got, r.Offset)
+			if len(got) == 2 {
+				break
+			}
+		}
+		require.Equal(t, []eventstore.Offset{2, 3}, got, name)
+		n := 0
+		for _, err := range seq {
+			require.NoError(t, err, name)
+			n++
+		}
+		require.Equal(t, 4, n, "%s: a second range runs from the start again", name)
+	}
+}
