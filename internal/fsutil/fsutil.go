@@ -75,8 +75,16 @@ func MkdirAllSync(dir string, perm os.FileMode) error {
 			return err
 		}
 	}
-	if err := os.Mkdir(dir, perm); err != nil && !os.IsExist(err) {
-		return fmt.Errorf("create directory %s: %w", dir, err)
+	if err := os.Mkdir(dir, perm); err != nil {
+		if !os.IsExist(err) {
+			return fmt.Errorf("create directory %s: %w", dir, err)
+		}
+		// Something appeared under the name: a directory another process
+		// made is fine, anything else (a file, a dangling symbolic link,
+		// which Stat above saw as missing) is not.
+		if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() {
+			return fmt.Errorf("create directory %s: %w", dir, err)
+		}
 	}
 	return SyncDir(parent)
 }
