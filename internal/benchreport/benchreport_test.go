@@ -185,7 +185,7 @@ func TestRunWritesEveryFile(t *testing.T) {
 			if tr.Status != StatusInfo || !tr.Value.Valid() {
 				t.Errorf("%s on %s: %s %+v, want info", tr.ID, tr.Backend, tr.Status, tr.Value)
 			}
-		case tr.ID == "sync-64" || tr.ID == "sync-64-limit" || tr.ID == "sync-64-rate" || tr.ID == "seed-batch-100" || tr.ID == "batch-100" || tr.ID == "group-commit" || tr.ID == "head-mark":
+		case tr.ID == "sync-64" || tr.ID == "sync-64-limit" || tr.ID == "sync-64-rate" || tr.ID == "seed-batch-100" || tr.ID == "batch-100" || tr.ID == "group-commit" || tr.ID == "head-mark" || tr.ID == "metrics":
 			if tr.Status != StatusNotMeasured {
 				t.Errorf("%s on %s: %s, want %s (its workloads did not run)", tr.ID, tr.Backend, tr.Status, StatusNotMeasured)
 			}
