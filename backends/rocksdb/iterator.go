@@ -1,5 +1,7 @@
 package rocksdb
 
+import "C"
+
 import (
 	"bytes"
 
@@ -22,12 +24,16 @@ type iterator struct {
 	reverse bool
 
 	started  bool // the C iterator has been positioned
+	pending  bool // it is on a key NextBatch did not return: Next stays
 	done     bool // Next returns false from now on
 	closed   bool // Close was called
 	key      []byte
 	value    []byte
 	err      error
 	reported bool // Err returned err
+
+	buf  []byte     // NextBatch's copies of keys and values
+	lens []C.size_t // NextBatch's lengths: key, value, key, ...
 }
 
 // newIterator creates the iterator for o. s.mu must be held.
@@ -62,6 +68,8 @@ func (it *iterator) Next() bool {
 		return false
 	}
 	switch {
+	case it.pending:
+		it.pending = false // NextBatch stopped on a key it did not return
 	case !it.started:
 		it.started = true
 		if it.reverse {
