@@ -64,28 +64,34 @@ func (l *Log) ReadLog(ctx context.Context, from logstore.Offset, limit, maxBytes
 	out := make([]logstore.Record, 0, min(last-from+1, 4096))
 	var dc record.Decoder
 	next, size := from, 0
-	for it.Next() {
+	// visit decodes one log entry into out and reports whether maxBytes
+	// is reached.
+	visit := func(key, val []byte) (bool, error) {
 		if len(out)%ctxCheckEvery == 0 {
 			if err := l.interrupted(ctx); err != nil {
-				return nil, err
+				return false, err
 			}
 		}
-		off, err := record.ParseLogKey(it.Key())
+		off, err := record.ParseLogKey(key)
 		if err != nil {
-			return nil, &logstore.CorruptionError{Key: record.Describe(it.Key()), Err: err}
+			return false, &logstore.CorruptionError{Key: record.Describe(key), Err: err}
 		}
 		if off != next {
-			return nil, missing(next)
+			return false, missing(next)
 		}
-		r, err := decodeWith(&dc, off, it.Value())
+		r, err := decodeWith(&dc, off, val)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out = append(out, r)
 		next++
-		if size += len(it.Value()); maxBytes > 0 && size >= maxBytes {
-			return out, nil
-		}
+		size += len(val)
+		return maxBytes > 0 && size >= maxBytes, nil
+	}
+	if full, err := scan(it, maxBytes, visit); err != nil {
+		return nil, err
+	} else if full {
+		return out, nil
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("read the log at offset %d: %w", next, err)
