@@ -3,6 +3,7 @@ package kvlog
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/record"
@@ -42,6 +43,13 @@ func missing(off logstore.Offset) error {
 
 // ReadLog implements logstore.Log.
 func (l *Log) ReadLog(ctx context.Context, from logstore.Offset, limit, maxBytes int) ([]logstore.Record, error) {
+	return l.AppendLog(ctx, nil, from, limit, maxBytes)
+}
+
+var _ logstore.LogAppender = (*Log)(nil)
+
+// AppendLog implements logstore.LogAppender.
+func (l *Log) AppendLog(ctx context.Context, dst []logstore.Record, from logstore.Offset, limit, maxBytes int) ([]logstore.Record, error) {
 	if err := l.rlock(); err != nil {
 		return nil, err
 	}
@@ -49,7 +57,10 @@ func (l *Log) ReadLog(ctx context.Context, from logstore.Offset, limit, maxBytes
 	head := l.Head()
 	from = max(from, 1)
 	if from > head {
-		return nil, checkCtx(ctx)
+		if err := checkCtx(ctx); err != nil {
+			return nil, err
+		}
+		return dst, nil
 	}
 	last := head
 	if limit > 0 && logstore.Offset(limit) <= head-from {
@@ -61,7 +72,7 @@ func (l *Log) ReadLog(ctx context.Context, from logstore.Offset, limit, maxBytes
 		return nil, err
 	}
 	defer it.Close()
-	out := make([]logstore.Record, 0, min(last-from+1, 4096))
+	out := slices.Grow(dst, int(min(last-from+1, 4096)))
 	var dc record.Decoder
 	next, size := from, 0
 	// visit decodes one log entry into out and reports whether maxBytes
