@@ -25,6 +25,10 @@ const ReadPathEvents = 200_000
 //   - replay: Open with the state machine and no snapshot, which replays
 //     the whole log (what restart/no-snapshots times).
 //
+// Each also reports cpu-ms/op, the process's user and system CPU time per
+// scan (garbage collection and engine threads included): on a shared,
+// loaded machine it varies much less than the wall time.
+//
 // extra adds engine-specific baselines, each given the directory of the
 // store's engine (closed) and returning the number of log records it read. Each
 // sub-benchmark reports events/s; log-scan/raw-scan and replay/raw-scan are
@@ -44,6 +48,7 @@ func ReadPath(b *testing.B, t Target, extra map[string]func(dir string) (int, er
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(ReadPathEvents * EventSize))
+			cpu0 := processCPU()
 			for b.Loop() {
 				n, err := scan()
 				if err != nil {
@@ -54,6 +59,9 @@ func ReadPath(b *testing.B, t Target, extra map[string]func(dir string) (int, er
 				}
 			}
 			b.ReportMetric(float64(ReadPathEvents)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			if cpu0 >= 0 {
+				b.ReportMetric((processCPU()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/op")
+			}
 		})
 	}
 	engineDir := layout.Engine(dir)
