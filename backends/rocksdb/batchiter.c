@@ -1,5 +1,6 @@
 // The copy loop behind iterator.NextBatch: many key/value pairs per cgo
-// call, into a buffer that Go owns. It allocates nothing.
+// call, into a buffer that Go owns; and the step behind iterator.Next. They
+// allocate nothing.
 
 #include <string.h>
 
@@ -45,4 +46,29 @@ int eventstore_rocksdb_fill(rocksdb_iterator_t* it, int reverse, int advance,
   }
   *state = EVENTSTORE_FILL_ON_LAST;
   return n;
+}
+
+eventstore_rocksdb_entry eventstore_rocksdb_step(rocksdb_iterator_t* it, int move) {
+  switch (move) {
+    case EVENTSTORE_STEP_FIRST:
+      rocksdb_iter_seek_to_first(it);
+      break;
+    case EVENTSTORE_STEP_LAST:
+      rocksdb_iter_seek_to_last(it);
+      break;
+    case EVENTSTORE_STEP_NEXT:
+      rocksdb_iter_next(it);
+      break;
+    case EVENTSTORE_STEP_PREV:
+      rocksdb_iter_prev(it);
+      break;
+  }
+  eventstore_rocksdb_entry e = {0, NULL, 0, NULL, 0};
+  if (!rocksdb_iter_valid(it)) {
+    return e;
+  }
+  e.valid = 1;
+  e.key = rocksdb_iter_key(it, &e.key_len);
+  e.value = rocksdb_iter_value(it, &e.value_len);
+  return e;
 }

@@ -27,4 +27,27 @@ int eventstore_rocksdb_fill(rocksdb_iterator_t* it, int reverse, int advance,
                             char* buf, size_t cap, size_t* lens, int max_pairs,
                             size_t max_bytes, int* state, size_t* need);
 
+// What eventstore_rocksdb_step returns: valid, and the iterator's key and
+// value (memory the iterator owns) when valid.
+typedef struct {
+  int valid;
+  const char* key;
+  size_t key_len;
+  const char* value;
+  size_t value_len;
+} eventstore_rocksdb_entry;
+
+// Moves of eventstore_rocksdb_step.
+enum {
+  EVENTSTORE_STEP_STAY = 0,
+  EVENTSTORE_STEP_FIRST = 1,
+  EVENTSTORE_STEP_LAST = 2,
+  EVENTSTORE_STEP_NEXT = 3,
+  EVENTSTORE_STEP_PREV = 4,
+};
+
+// eventstore_rocksdb_step moves it as move says and returns where it is:
+// one cgo call per Next, and no Go pointer passed.
+eventstore_rocksdb_entry eventstore_rocksdb_step(rocksdb_iterator_t* it, int move);
+
 #endif
