@@ -36,6 +36,19 @@ func decodeWith(dc *record.Decoder, off logstore.Offset, val []byte) (logstore.R
 	return r, nil
 }
 
+// decodeInto is decodeWith into *r, with no copy of the result.
+func decodeInto(dc *record.Decoder, off logstore.Offset, val []byte, r *logstore.Record) error {
+	err := dc.DecodeInto(val, r)
+	if got := r.Offset; err == nil && got != off {
+		*r = logstore.Record{}
+		err = fmt.Errorf("%w: record under offset %d holds offset %d", backend.ErrCorrupt, off, got)
+	}
+	if err != nil {
+		return &logstore.CorruptionError{Key: fmt.Sprintf("log offset %d", off), Offset: off, Err: err}
+	}
+	return nil
+}
+
 func missing(off logstore.Offset) error {
 	return &logstore.CorruptionError{Key: fmt.Sprintf("log offset %d", off), Offset: off,
 		Err: fmt.Errorf("%w: record missing below the head", backend.ErrCorrupt)}
@@ -90,11 +103,10 @@ func (l *Log) AppendLog(ctx context.Context, dst []logstore.Record, from logstor
 		if off != next {
 			return false, missing(next)
 		}
-		r, err := decodeWith(&dc, off, val)
-		if err != nil {
+		out = append(out, logstore.Record{})
+		if err := decodeInto(&dc, off, val, &out[len(out)-1]); err != nil {
 			return false, err
 		}
-		out = append(out, r)
 		next++
 		size += len(val)
 		return maxBytes > 0 && size >= maxBytes, nil
