@@ -3,6 +3,8 @@ package eventstore
 import (
 	"context"
 	"iter"
+
+	"github.com/durablelog/eventstore/logstore"
 )
 
 // Reads go through the log in chunks, so that memory stays bounded and Close
@@ -12,14 +14,29 @@ const (
 	chunkBytes   = 4 << 20
 )
 
-func (s *Store) readLogChunk(ctx context.Context, from Offset, limit int) ([]Record, error) {
+// readLogChunk reads the next chunk of the log from offset from. It reuses
+// buf, the previous chunk's slice, when the log can append to it
+// (logstore.LogAppender) and buf is worth keeping; pass nil for the first
+// chunk. The caller must be done with buf.
+func (s *Store) readLogChunk(ctx context.Context, buf []Record, from Offset, limit int) ([]Record, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
-	return s.log.ReadLog(ctx, from, limit, chunkBytes)
+	a, ok := s.log.(logstore.LogAppender)
+	if !ok {
+		return s.log.ReadLog(ctx, from, limit, chunkBytes)
+	}
+	if len(buf) < chunkRecords/2 {
+		// A short chunk: the reader caught up. A subscriber that now
+		// follows the head one commit at a time need not keep a large
+		// slice alive.
+		buf = nil
+	}
+	clear(buf) // the old records must not keep their data alive
+	return a.AppendLog(ctx, buf[:0], from, limit, chunkBytes)
 }
 
 func (s *Store) readStreamChunk(ctx context.Context, stream string, from uint64, limit int) ([]Record, error) {
@@ -73,6 +90,8 @@ func (s *Store) Log(ctx context.Context, from Offset) iter.Seq2[Record, error] {
 func (s *Store) logRecords(ctx context.Context, from Offset, limit int) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		next, left := max(from, 1), limit
+		var chunk []Record
+		var err error
 		for {
 			n := chunkRecords
 			if limit > 0 {
@@ -81,7 +100,7 @@ func (s *Store) logRecords(ctx context.Context, from Offset, limit int) iter.Seq
 				}
 				n = min(n, left)
 			}
-			chunk, err := s.readLogChunk(ctx, next, n)
+			chunk, err = s.readLogChunk(ctx, chunk, next, n)
 			if err != nil {
 				yield(Record{}, err)
 				return

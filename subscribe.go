@@ -27,11 +27,13 @@ func (s *Store) Subscribe(ctx context.Context, from Offset) iter.Seq2[Record, er
 				return inner(r, err)
 			}
 		}
+		var chunk []Record
 		for {
 			// Take the wake-up channel before reading, so that a commit
 			// published after the read is never missed.
 			changed := s.changed()
-			chunk, err := s.readLogChunk(ctx, next, chunkRecords)
+			var err error
+			chunk, err = s.readLogChunk(ctx, chunk, next, chunkRecords)
 			if err != nil {
 				if ctx.Err() != nil {
 					return

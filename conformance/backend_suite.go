@@ -30,6 +30,7 @@ func RunBackend(t *testing.T, h Harness) {
 		{"IteratorReverse", testIteratorReverse},
 		{"IteratorEmptyRange", testIteratorEmptyRange},
 		{"IteratorSeesCommitted", testIteratorSeesCommitted},
+		{"BatchIterator", testBatchIterator},
 		{"ReopenKeepsSyncedAndUnsynced", testReopenKeeps},
 		{"SyncMethod", testSyncMethod},
 		{"PowerCutKeepsSynced", testPowerCutKeepsSynced},

@@ -13,3 +13,14 @@ type Checkpointer interface {
 	// checkpoint itself, and with ErrClosed once the log is closing.
 	Checkpoint(ctx context.Context, dir string) (Offset, error)
 }
+
+// LogAppender is a Log that can append what ReadLog returns to a caller's
+// slice. A caller that reads the log chunk after chunk, and is done with a
+// chunk's slice before it reads the next, then reuses one slice for all of
+// them: the event store does for Log, Subscribe and the replay at Open.
+type LogAppender interface {
+	// AppendLog is ReadLog, with the records appended to dst and the
+	// extended slice returned. On an error it returns nil. The records
+	// share no memory with dst's earlier contents.
+	AppendLog(ctx context.Context, dst []Record, from Offset, limit, maxBytes int) ([]Record, error)
+}

@@ -91,6 +91,8 @@ type kv struct {
 
 var _ backend.KV = (*kv)(nil)
 
+var _ backend.BatchIterator = (*iterator)(nil)
+
 func (s *kv) snapshot() (*btree.BTreeG[item], error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -216,6 +218,22 @@ func (it *iterator) refill() {
 	default:
 		it.tree.Descend(visit)
 	}
+}
+
+// NextBatch implements backend.BatchIterator with the Next loop: the
+// pairs share the tree's memory, which no commit modifies.
+func (it *iterator) NextBatch(pairs []backend.Pair, maxBytes int) int {
+	n, size := 0, 0
+	for n < len(pairs) && (maxBytes <= 0 || size < maxBytes) && it.Next() {
+		pairs[n] = backend.Pair{Key: it.cur.key, Value: it.cur.value}
+		size += len(it.cur.key) + len(it.cur.value)
+		n++
+	}
+	it.cur = item{} // Key and Value: the last pair filled, or nil
+	if n > 0 {
+		it.cur = item{key: pairs[n-1].Key, value: pairs[n-1].Value}
+	}
+	return n
 }
 
 func (it *iterator) Key() []byte   { return it.cur.key }

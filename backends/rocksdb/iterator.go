@@ -1,7 +1,11 @@
 package rocksdb
 
+// #include "batchiter.h"
+import "C"
+
 import (
 	"bytes"
+	"unsafe"
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/linxGnu/grocksdb"
@@ -22,12 +26,16 @@ type iterator struct {
 	reverse bool
 
 	started  bool // the C iterator has been positioned
+	pending  bool // it is on a key NextBatch did not return: Next stays
 	done     bool // Next returns false from now on
 	closed   bool // Close was called
 	key      []byte
 	value    []byte
 	err      error
 	reported bool // Err returned err
+
+	buf  []byte     // NextBatch's copies of keys and values
+	lens []C.size_t // NextBatch's lengths: key, value, key, ...
 }
 
 // newIterator creates the iterator for o. s.mu must be held.
@@ -61,32 +69,31 @@ func (it *iterator) Next() bool {
 		it.done, it.err = true, errClosed
 		return false
 	}
+	move := C.int(C.EVENTSTORE_STEP_NEXT)
 	switch {
+	case it.pending:
+		move = C.EVENTSTORE_STEP_STAY // NextBatch stopped on a key it did not return
+		it.pending = false
 	case !it.started:
 		it.started = true
+		move = C.EVENTSTORE_STEP_FIRST
 		if it.reverse {
-			it.it.SeekToLast()
-		} else {
-			it.it.SeekToFirst()
+			move = C.EVENTSTORE_STEP_LAST
 		}
 	case it.reverse:
-		it.it.Prev()
-	default:
-		it.it.Next()
+		move = C.EVENTSTORE_STEP_PREV
 	}
-	if !it.it.Valid() {
+	// One cgo call moves and reads the entry. Key and Value are views of
+	// memory the C iterator owns until it moves or is destroyed, which is
+	// exactly the contract's validity.
+	e := C.eventstore_rocksdb_step(cIterator(it.it), move)
+	if e.valid == 0 {
 		it.done, it.key, it.value = true, nil, nil
 		it.err = wrap("iterate", it.s.dir, it.it.Err())
 		return false
 	}
-	// Key and Value are views of memory the C iterator owns until it moves
-	// or is destroyed, which is exactly the contract's validity; Free does
-	// nothing for them but is called for form.
-	k := it.it.Key()
-	defer k.Free()
-	v := it.it.Value()
-	defer v.Free()
-	it.key, it.value = k.Data(), v.Data()
+	it.key = unsafe.Slice((*byte)(unsafe.Pointer(e.key)), int(e.key_len))
+	it.value = unsafe.Slice((*byte)(unsafe.Pointer(e.value)), int(e.value_len))
 	return true
 }
 

@@ -26,7 +26,8 @@ var leakCycles = flag.Int("rocksdb.leakcycles", 0, "Get+iterate+append cycles me
 // The leak test's bound on RSS growth after warm-up: leakAllowance plus
 // leakBytesPerCycle per cycle. A leak of one RocksDB object per cycle (a
 // PinnableSlice, an iterator with its read options and bounds, a write batch:
-// each at least 32 bytes and usually hundreds) grows the RSS by at least 32
+// each at least 32 bytes and usually hundreds; NextBatch allocates nothing in C,
+// but its iterator is counted like the others) grows the RSS by at least 32
 // bytes per cycle: 32 MB over 1M cycles, 1.6 MB over the default 50k (640 kB
 // over the 20k of a race build). The allowance covers the allocators' and
 // RocksDB's own fluctuation (arenas, table readers of new files, the Go
@@ -40,7 +41,7 @@ const (
 	leakSyncEveryCycle = 1000 // every 1000th append is a synced commit
 )
 
-// TestLeakCMemory runs Get, iterate and append cycles against a RocksDB store
+// TestLeakCMemory runs Get, iterate (Next, then NextBatch) and append cycles against a RocksDB store
 // after a warm-up and checks that the process's resident set (VmRSS) grows
 // by less than leakAllowance + leakBytesPerCycle per cycle. Before each
 // measurement the store is compacted (same RocksDB state every time) and the
@@ -81,6 +82,7 @@ func TestLeakCMemory(t *testing.T) {
 	require.NoError(t, b.Commit(true))
 	b.Close()
 
+	pairs := make([]backend.Pair, 3)
 	cycle := func(i int) {
 		k := rng.IntN(leakKeys)
 		if _, found, err := kv.Get(leakKey(k)); err != nil || !found {
@@ -96,6 +98,26 @@ func TestLeakCMemory(t *testing.T) {
 		}
 		if err := it.Err(); err != nil || n == 0 {
 			t.Fatalf("cycle %d: iterate: %d keys, err %v", i, n, err)
+		}
+		if err := it.Close(); err != nil {
+			t.Fatalf("cycle %d: iterator Close: %v", i, err)
+		}
+		// The same range with NextBatch, a few pairs per call, mixed
+		// with Next: its cgo path and its Go buffer.
+		it, err = kv.NewIterator(backend.IterOptions{Lower: leakKey(k), Upper: leakKey(k + 8)})
+		if err != nil {
+			t.Fatalf("cycle %d: NewIterator: %v", i, err)
+		}
+		bi := it.(backend.BatchIterator)
+		batched := 0
+		for m := bi.NextBatch(pairs, 0); m > 0; m = bi.NextBatch(pairs, 0) {
+			batched += m
+			if it.Next() {
+				batched++
+			}
+		}
+		if err := it.Err(); err != nil || batched != n {
+			t.Fatalf("cycle %d: NextBatch: %d keys, Next: %d keys, err %v", i, batched, n, err)
 		}
 		if err := it.Close(); err != nil {
 			t.Fatalf("cycle %d: iterator Close: %v", i, err)

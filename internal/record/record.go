@@ -99,14 +99,19 @@ func corrupt(format string, args ...any) error {
 // Decode checks the checksum and the framing of b and returns the record. The
 // result shares no memory with b. Every error wraps backend.ErrCorrupt and
 // ErrFormat; no field of a record that fails its checksum is returned.
-func Decode(b []byte) (logstore.Record, error) { return decode(b, nil) }
+func Decode(b []byte) (logstore.Record, error) {
+	var r logstore.Record
+	err := decode(b, nil, &r)
+	return r, err
+}
 
 // DecodeBody decodes a record body (see AppendBody), which carries no
 // checksum of its own: the caller checks one around it. It accepts only the
 // canonical encoding. The result shares no memory with b, and its Data is
 // never nil. Every error wraps backend.ErrCorrupt and ErrFormat.
 func DecodeBody(b []byte) (logstore.Record, error) {
-	r, err := decodeBody(b, nil)
+	var r logstore.Record
+	err := decodeBody(b, nil, &r)
 	if err == nil && r.Data == nil {
 		r.Data = []byte{}
 	}
@@ -126,7 +131,17 @@ type Decoder struct {
 const arenaSize = 64 << 10
 
 // Decode is Decode with reuse.
-func (dc *Decoder) Decode(b []byte) (logstore.Record, error) { return decode(b, dc) }
+func (dc *Decoder) Decode(b []byte) (logstore.Record, error) {
+	var r logstore.Record
+	err := decode(b, dc, &r)
+	return r, err
+}
+
+// DecodeInto is Decode into *r, which it overwrites: a caller that decodes
+// into a slice of records it reuses saves the copies of the result. On an
+// error *r is the zero Record: no field of a record that fails its checksum
+// is returned.
+func (dc *Decoder) DecodeInto(b []byte, r *logstore.Record) error { return decode(b, dc, r) }
 
 func (dc *Decoder) intern(prev *string, b []byte) string {
 	if string(b) == *prev { // no allocation: the compiler compares in place
@@ -152,32 +167,38 @@ func (dc *Decoder) clone(b []byte) []byte {
 	return v
 }
 
-func decode(b []byte, dc *Decoder) (logstore.Record, error) {
+func decode(b []byte, dc *Decoder, r *logstore.Record) error {
+	*r = logstore.Record{}
 	if len(b) < prefixSize+bodyFixed {
-		return logstore.Record{}, corrupt("%d bytes, shorter than the %d-byte header", len(b), prefixSize+bodyFixed)
+		return corrupt("%d bytes, shorter than the %d-byte header", len(b), prefixSize+bodyFixed)
 	}
 	want := binary.LittleEndian.Uint32(b)
 	if got := crc32.Checksum(b[4:], castagnoli); got != want {
-		return logstore.Record{}, corrupt("checksum mismatch: stored %08x, computed %08x", want, got)
+		return corrupt("checksum mismatch: stored %08x, computed %08x", want, got)
 	}
 	if b[4] != Version1 {
-		return logstore.Record{}, corrupt("unknown format version %d", b[4])
+		return corrupt("unknown format version %d", b[4])
 	}
 	if b[5] != 0 {
-		return logstore.Record{}, corrupt("unknown flags %#x", b[5])
+		return corrupt("unknown flags %#x", b[5])
 	}
-	return decodeBody(b[prefixSize:], dc)
+	return decodeBody(b[prefixSize:], dc, r)
 }
 
-func decodeBody(b []byte, dc *Decoder) (logstore.Record, error) {
+// decodeBody decodes b into *r, which must be the zero Record, and leaves
+// it zero on an error.
+func decodeBody(b []byte, dc *Decoder, r *logstore.Record) (err error) {
+	defer func() {
+		if err != nil {
+			*r = logstore.Record{}
+		}
+	}()
 	if len(b) < bodyFixed {
-		return logstore.Record{}, corrupt("%d bytes, shorter than the %d-byte fixed part of a record", len(b), bodyFixed)
+		return corrupt("%d bytes, shorter than the %d-byte fixed part of a record", len(b), bodyFixed)
 	}
-	r := logstore.Record{
-		Offset:  logstore.Offset(binary.BigEndian.Uint64(b)),
-		Version: binary.BigEndian.Uint64(b[8:]),
-		Time:    time.Unix(0, int64(binary.BigEndian.Uint64(b[16:]))).UTC(),
-	}
+	r.Offset = logstore.Offset(binary.BigEndian.Uint64(b))
+	r.Version = binary.BigEndian.Uint64(b[8:])
+	r.Time = time.Unix(0, int64(binary.BigEndian.Uint64(b[16:]))).UTC()
 	d := decoder{b: b[bodyFixed:]}
 	if dc != nil {
 		r.Stream = dc.intern(&dc.stream, d.raw())
@@ -189,7 +210,7 @@ func decodeBody(b []byte, dc *Decoder) (logstore.Record, error) {
 	r.ID = d.string()
 	if n := d.uvarint(); n > 0 && d.err == nil {
 		if n > uint64(len(d.b))/2 {
-			return logstore.Record{}, corrupt("metadata count %d exceeds the record", n)
+			return corrupt("metadata count %d exceeds the record", n)
 		}
 		r.Metadata = make(map[string]string, n)
 		prev := ""
@@ -199,7 +220,7 @@ func decodeBody(b []byte, dc *Decoder) (logstore.Record, error) {
 				break
 			}
 			if i > 0 && k <= prev {
-				return logstore.Record{}, corrupt("metadata keys not sorted and unique at %q", k)
+				return corrupt("metadata keys not sorted and unique at %q", k)
 			}
 			prev = k
 			r.Metadata[k] = v
@@ -211,12 +232,12 @@ func decodeBody(b []byte, dc *Decoder) (logstore.Record, error) {
 		r.Data = d.bytes()
 	}
 	if d.err != nil {
-		return logstore.Record{}, d.err
+		return d.err
 	}
 	if len(d.b) != 0 {
-		return logstore.Record{}, corrupt("%d trailing bytes", len(d.b))
+		return corrupt("%d trailing bytes", len(d.b))
 	}
-	return r, nil
+	return nil
 }
 
 type decoder struct {

@@ -3,6 +3,7 @@ package kvlog
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/durablelog/eventstore/backend"
 	"github.com/durablelog/eventstore/internal/record"
@@ -35,6 +36,19 @@ func decodeWith(dc *record.Decoder, off logstore.Offset, val []byte) (logstore.R
 	return r, nil
 }
 
+// decodeInto is decodeWith into *r, with no copy of the result.
+func decodeInto(dc *record.Decoder, off logstore.Offset, val []byte, r *logstore.Record) error {
+	err := dc.DecodeInto(val, r)
+	if got := r.Offset; err == nil && got != off {
+		*r = logstore.Record{}
+		err = fmt.Errorf("%w: record under offset %d holds offset %d", backend.ErrCorrupt, off, got)
+	}
+	if err != nil {
+		return &logstore.CorruptionError{Key: fmt.Sprintf("log offset %d", off), Offset: off, Err: err}
+	}
+	return nil
+}
+
 func missing(off logstore.Offset) error {
 	return &logstore.CorruptionError{Key: fmt.Sprintf("log offset %d", off), Offset: off,
 		Err: fmt.Errorf("%w: record missing below the head", backend.ErrCorrupt)}
@@ -42,6 +56,13 @@ func missing(off logstore.Offset) error {
 
 // ReadLog implements logstore.Log.
 func (l *Log) ReadLog(ctx context.Context, from logstore.Offset, limit, maxBytes int) ([]logstore.Record, error) {
+	return l.AppendLog(ctx, nil, from, limit, maxBytes)
+}
+
+var _ logstore.LogAppender = (*Log)(nil)
+
+// AppendLog implements logstore.LogAppender.
+func (l *Log) AppendLog(ctx context.Context, dst []logstore.Record, from logstore.Offset, limit, maxBytes int) ([]logstore.Record, error) {
 	if err := l.rlock(); err != nil {
 		return nil, err
 	}
@@ -49,7 +70,10 @@ func (l *Log) ReadLog(ctx context.Context, from logstore.Offset, limit, maxBytes
 	head := l.Head()
 	from = max(from, 1)
 	if from > head {
-		return nil, checkCtx(ctx)
+		if err := checkCtx(ctx); err != nil {
+			return nil, err
+		}
+		return dst, nil
 	}
 	last := head
 	if limit > 0 && logstore.Offset(limit) <= head-from {
@@ -61,31 +85,36 @@ func (l *Log) ReadLog(ctx context.Context, from logstore.Offset, limit, maxBytes
 		return nil, err
 	}
 	defer it.Close()
-	out := make([]logstore.Record, 0, min(last-from+1, 4096))
+	out := slices.Grow(dst, int(min(last-from+1, 4096)))
 	var dc record.Decoder
 	next, size := from, 0
-	for it.Next() {
+	// visit decodes one log entry into out and reports whether maxBytes
+	// is reached.
+	visit := func(key, val []byte) (bool, error) {
 		if len(out)%ctxCheckEvery == 0 {
 			if err := l.interrupted(ctx); err != nil {
-				return nil, err
+				return false, err
 			}
 		}
-		off, err := record.ParseLogKey(it.Key())
+		off, err := record.ParseLogKey(key)
 		if err != nil {
-			return nil, &logstore.CorruptionError{Key: record.Describe(it.Key()), Err: err}
+			return false, &logstore.CorruptionError{Key: record.Describe(key), Err: err}
 		}
 		if off != next {
-			return nil, missing(next)
+			return false, missing(next)
 		}
-		r, err := decodeWith(&dc, off, it.Value())
-		if err != nil {
-			return nil, err
+		out = append(out, logstore.Record{})
+		if err := decodeInto(&dc, off, val, &out[len(out)-1]); err != nil {
+			return false, err
 		}
-		out = append(out, r)
 		next++
-		if size += len(it.Value()); maxBytes > 0 && size >= maxBytes {
-			return out, nil
-		}
+		size += len(val)
+		return maxBytes > 0 && size >= maxBytes, nil
+	}
+	if full, err := scan(it, maxBytes, visit); err != nil {
+		return nil, err
+	} else if full {
+		return out, nil
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("read the log at offset %d: %w", next, err)

@@ -167,6 +167,8 @@ func (l *Log) isLater(stream string, ver uint64, head logstore.Offset) bool {
 	return err == nil && off > head
 }
 
+// scan calls fn for every key and value of [lower, upper), through the
+// batch path where the engine has one (see scan).
 func (l *Log) scan(ctx context.Context, lower, upper []byte, fn func(k, v []byte) error) error {
 	it, err := l.kv.NewIterator(backend.IterOptions{Lower: lower, Upper: upper})
 	if err != nil {
@@ -174,15 +176,15 @@ func (l *Log) scan(ctx context.Context, lower, upper []byte, fn func(k, v []byte
 	}
 	defer it.Close()
 	n := 0
-	for it.Next() {
+	if _, err := scan(it, 0, func(k, v []byte) (bool, error) {
 		if n++; n%256 == 0 {
 			if err := l.interrupted(ctx); err != nil {
-				return err
+				return false, err
 			}
 		}
-		if err := fn(it.Key(), it.Value()); err != nil {
-			return err
-		}
+		return false, fn(k, v)
+	}); err != nil {
+		return err
 	}
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("scan %s: %w", record.Describe(lower), err)
