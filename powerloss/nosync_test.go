@@ -13,6 +13,7 @@ import (
 
 	"github.com/durablelog/eventstore"
 	"github.com/durablelog/eventstore/backends/badger"
+	"github.com/durablelog/eventstore/backends/sqlite"
 	"github.com/durablelog/eventstore/conformance"
 	"github.com/durablelog/eventstore/internal/lazyfs"
 	"github.com/durablelog/eventstore/internal/torture"
@@ -24,7 +25,8 @@ type noSyncFigures struct {
 	Rounds int // fresh stores
 	Cuts   int
 	// CutsAtFsync are the cuts that a lazyfs rule made as an fsync of a
-	// memtable WAL arrived; the others came at a random moment.
+	// memtable WAL (badger) or of the database's files (sqlite) arrived;
+	// the others came at a random moment.
 	CutsAtFsync    int
 	CutsDuringOpen int
 	// Checks that found acknowledged events missing, and how many events.
@@ -53,7 +55,7 @@ type noSyncFigures struct {
 }
 
 func (f noSyncFigures) String() string {
-	return fmt.Sprintf("seed %d: %d power cuts (%d at a memtable WAL fsync, %d during open) over %d stores in %v; acknowledged events lost at %d cuts (%d events, at most %d at once): "+
+	return fmt.Sprintf("seed %d: %d power cuts (%d at a WAL fsync, %d during open) over %d stores in %v; acknowledged events lost at %d cuts (%d events, at most %d at once): "+
 		"reported %d (%d counting fewer events than were lost), UNREPORTED %d; %d reports of a loss of unacknowledged events only; holes cut %d (%d events), holes refused %d; UNOPENABLE %d; %d snapshots set aside as lost; "+
 		"%d acknowledged appends / %d events checked present",
 		f.Seed, f.Cuts, f.CutsAtFsync, f.CutsDuringOpen, f.Rounds, f.Duration.Round(time.Second), f.AckedLossCuts, f.AckedLostEvents, f.MaxLost,
@@ -104,7 +106,7 @@ func TestBadgerNoSyncPowerCuts(t *testing.T) {
 	for _, model := range []string{"ext4", "posix"} {
 		t.Run(model, func(t *testing.T) {
 			t.Parallel()
-			fig, err := noSyncLoop(t, s, model == "ext4", noSyncCuts(), loopDuration())
+			fig, err := noSyncLoop(t, badger.Name, torture.ProfileSmall, s, model == "ext4", noSyncCuts(), loopDuration())
 			t.Logf("figures (%s): %v", model, fig)
 			if err != nil {
 				t.Fatal(err)
@@ -117,11 +119,50 @@ func TestBadgerNoSyncPowerCuts(t *testing.T) {
 	}
 }
 
+// TestSQLiteNoSyncPowerCuts runs the NoSync power-cut loop of
+// TestBadgerNoSyncPowerCuts on the sqlite engine with its defaults (a
+// checkpoint, which fsyncs the WAL, every 1000 pages: the small profile's
+// 16 pages would checkpoint at nearly every commit of this workload's events
+// of up to 16 KiB, and so sync it): half of the cuts at a random moment
+// within 2.5 s, half as
+// one of the first fsyncs of the database's files arrives (a periodic
+// sync's, or a checkpoint's). After every cut the store must open with a
+// dense log that is a byte-identical prefix of what was acknowledged, and a
+// loss that Open reports moves the generation; acknowledged events lost
+// without a report are counted and logged (NoSync promises no more), and a
+// store that no longer opens fails the test (-powerloss.strict).
+func TestSQLiteNoSyncPowerCuts(t *testing.T) {
+	if err := lazyfs.Available(); err != nil {
+		fmt.Fprintf(os.Stderr, "\n*** SKIPPING the FUSE power-loss tests: %v ***\n\n", err)
+		t.Skipf("SKIPPING the FUSE power-loss tests: %v", err)
+	}
+	if !engineSelected(sqlite.Name) {
+		t.Skip("not selected by -powerloss.engines")
+	}
+	s := seed(t)
+	for _, model := range []string{"ext4", "posix"} {
+		t.Run(model, func(t *testing.T) {
+			t.Parallel()
+			fig, err := noSyncLoop(t, sqlite.Name, torture.ProfileDefault, s, model == "ext4", noSyncCuts(), loopDuration())
+			t.Logf("figures (%s): %v", model, fig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fig.Cuts == 0 {
+				t.Fatal("no power cut was made")
+			}
+		})
+	}
+}
+
 // cutsPerStore bounds the cuts on one store, so that each check (a full
 // Verify and read of the log) stays short.
 const cutsPerStore = 8
 
-func noSyncLoop(t *testing.T, seed uint64, ordered bool, cuts int, bound time.Duration) (noSyncFigures, error) {
+// noSyncLoop runs the NoSync power-cut loop of TestBadgerNoSyncPowerCuts
+// and TestSQLiteNoSyncPowerCuts on engine (badger or sqlite) with the engine
+// configuration of profile.
+func noSyncLoop(t *testing.T, engine, profile string, seed uint64, ordered bool, cuts int, bound time.Duration) (noSyncFigures, error) {
 	start := time.Now()
 	fig := noSyncFigures{Seed: seed}
 	base := t.TempDir()
@@ -154,7 +195,7 @@ func noSyncLoop(t *testing.T, seed uint64, ordered bool, cuts int, bound time.Du
 	)
 	fail := func(i int, format string, args ...any) (noSyncFigures, error) {
 		fig.Duration = time.Since(start)
-		return fig, fmt.Errorf("badger NoSync power cuts, seed %d, cut %d (store %s): %s", seed, i, dir, fmt.Sprintf(format, args...))
+		return fig, fmt.Errorf("%s NoSync power cuts, seed %d, cut %d (store %s): %s", engine, seed, i, dir, fmt.Sprintf(format, args...))
 	}
 	for i := 1; i <= cuts; i++ {
 		if bound > 0 && time.Since(start) > bound {
@@ -171,7 +212,13 @@ func noSyncLoop(t *testing.T, seed uint64, ordered bool, cuts int, bound time.Du
 		}
 		atFsync := rng.IntN(2) == 0
 		var rules []lazyfs.Rule
-		if atFsync {
+		switch {
+		case atFsync && engine == sqlite.Name:
+			// The power is cut as one of the first fsyncs of the WAL or
+			// the database file arrives: a periodic sync's, or a
+			// checkpoint's.
+			rules = append(rules, lazyfs.Rule{Op: lazyfs.OpFsync, Path: "store-*/engine/" + sqlite.FileName + "*", After: rng.IntN(4), Cut: true})
+		case atFsync:
 			// A slow disk for the tables: a flushed memtable's WAL stays
 			// until its table is synced, so that a periodic sync finds
 			// older WALs to sync after the active one; the power is cut
@@ -183,7 +230,7 @@ func noSyncLoop(t *testing.T, seed uint64, ordered bool, cuts int, bound time.Du
 		if err := holder.srv.SetRules(rules...); err != nil {
 			return fail(i, "set the cut rule: %v", err)
 		}
-		spec := torture.ChildSpec{Dir: dir, Backend: badger.Name, Profile: torture.ProfileSmall, NoSync: true,
+		spec := torture.ChildSpec{Dir: dir, Backend: engine, Profile: profile, NoSync: true,
 			Workload: torture.Workload{Shape: h.Shape(), Epoch: uint32(i), Workers: 4}}
 		c, err := torture.StartWorkloadChild(spec, h)
 		if err != nil {
@@ -222,13 +269,13 @@ func noSyncLoop(t *testing.T, seed uint64, ordered bool, cuts int, bound time.Du
 		if !ready {
 			fig.CutsDuringOpen++
 		}
-		if *flagVerbose {
+		if *flagVerbose && engine == badger.Name {
 			t.Logf("cut %d at %q: durable memtable WALs %v", i, st.CutAt, durableWALs(filepath.Join(backing, filepath.Base(dir), "engine")))
 		}
 		if err := mount(); err != nil {
 			return fail(i, "remount: %v", err)
 		}
-		out, err := checkNoSync(ctx, dir, h, gen)
+		out, err := checkNoSync(ctx, engine, profile, dir, h, gen)
 		if err != nil {
 			return fail(i, "%v (cut at %q; durable files:\n%s)", err, st.CutAt, listTree(filepath.Join(backing, filepath.Base(dir))))
 		}
@@ -338,12 +385,13 @@ type noSyncCheck struct {
 	unopenable error // Open failed otherwise
 }
 
-// checkNoSync opens the store in dir in NoSync mode and checks it against h
-// after a power cut, as TestBadgerNoSyncPowerCuts describes; gen is the
-// store's generation before the cut.
-func checkNoSync(ctx context.Context, dir string, h *torture.History, gen uint64) (noSyncCheck, error) {
+// checkNoSync opens the store of engine (with the configuration of profile)
+// in dir in NoSync mode and checks it against h after a power cut, as
+// TestBadgerNoSyncPowerCuts describes; gen is the store's generation before
+// the cut.
+func checkNoSync(ctx context.Context, engine, profile, dir string, h *torture.History, gen uint64) (noSyncCheck, error) {
 	var out noSyncCheck
-	opts, err := torture.StoreOptions(badger.Name, torture.ProfileSmall)
+	opts, err := torture.StoreOptions(engine, profile)
 	if err != nil {
 		return out, err
 	}

@@ -22,7 +22,7 @@ var (
 	fullEvery = flag.Int("fullcheck", 5, "run Store.Verify in the check after every N-th kill (and the last); the others resume the fold (1: after every kill)")
 	maxAcks   = flag.Int("maxacks", 150, "a child is killed after 1 to maxacks acknowledgements (in about half of the kills)")
 	maxDelay  = flag.Duration("maxdelay", 150*time.Millisecond, "a child is killed 0 to maxdelay after it opened the store (in about half of the kills)")
-	enginesFl = flag.String("engines", "", "comma-separated engines to torture (default: rocksdb,pebble,badger)")
+	enginesFl = flag.String("engines", "", "comma-separated engines to torture (default: rocksdb,pebble,badger,sqlite)")
 )
 
 func TestMain(m *testing.M) {

@@ -51,6 +51,13 @@ func TestEventStore(t *testing.T) {
 	conformance.RunEventStore(t, conformance.Harness{Name: sqlite.Name})
 }
 
+// TestKill9 runs the conformance crash case: a writer in a child process,
+// killed with SIGKILL at random moments, and every acknowledged append
+// checked after each reopen (conformance.RunCrash).
+func TestKill9(t *testing.T) {
+	conformance.RunCrash(t, conformance.Harness{Name: sqlite.Name})
+}
+
 func open(t testing.TB, dir string, cfg any) backend.KV {
 	t.Helper()
 	kv, err := openErr(dir, cfg)

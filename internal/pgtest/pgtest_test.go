@@ -434,3 +434,43 @@ func TestNotInstalled(t *testing.T) {
 		t.Fatalf("StartServer with an empty %s: %v, want ErrNotInstalled naming it", pgtest.BinDirEnv, err)
 	}
 }
+
+// sharedChildEnv makes TestSharedDatabase, run again in a child process,
+// write a row to the database it is given and print the DSN.
+const sharedChildEnv = "PGTEST_SHARED_DATABASE_CHILD"
+
+// TestSharedDatabase: a child process that runs the test again reaches the
+// parent's database through SharedDatabase (it sees the parent's table and
+// writes to it), and the variable is set while the test runs.
+func TestSharedDatabase(t *testing.T) {
+	dsn := pgtest.SharedDatabase(t)
+	if os.Getenv(sharedChildEnv) != "" {
+		execSQL(t, connect(t, dsn), "INSERT INTO child_rows VALUES (1)")
+		fmt.Printf("child dsn %s\n", dsn)
+		return
+	}
+	if got := pgtest.SharedDatabase(t); got != dsn {
+		t.Fatalf("SharedDatabase returned %q, then %q", dsn, got)
+	}
+	conn := connect(t, dsn)
+	execSQL(t, conn, "CREATE TABLE child_rows (n int)")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestSharedDatabase$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), sharedChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the child failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "child dsn "+dsn+"\n") {
+		t.Fatalf("the child did not use %s:\n%s", dsn, out)
+	}
+	var n int
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM child_rows").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d rows written by the child, want 1", n)
+	}
+	if key := pgtest.SharedDSNEnv(t.Name()); os.Getenv(key) != dsn {
+		t.Fatalf("%s is %q while the test runs, want %q", key, os.Getenv(key), dsn)
+	}
+}

@@ -3,6 +3,7 @@ package pgtest
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"sync"
 	"testing"
@@ -96,4 +97,40 @@ func stopShared() error {
 		return fmt.Errorf("pgtest: stop the shared server: %w", err)
 	}
 	return nil
+}
+
+// SharedDSNEnv returns the name of the environment variable through which
+// SharedDatabase hands the DSN of the test named testName's database to the
+// child processes that run that test again: "PGTEST_SHARED_DSN_" and a hash
+// of the name.
+func SharedDSNEnv(testName string) string {
+	h := fnv.New64a()
+	h.Write([]byte(testName))
+	return fmt.Sprintf("PGTEST_SHARED_DSN_%016x", h.Sum64())
+}
+
+// SharedDatabase returns the DSN of a database of the test's own on the
+// shared server, which the child processes that run the same test again
+// (a crash test's writers, such as conformance.RunCrash starts) reach too.
+// In the test binary that the test runs in, it makes the database
+// (NewDatabase, dropped when the test ends) and sets SharedDSNEnv(tb.Name())
+// to its DSN in the process's environment until the test ends, so that the
+// processes started meanwhile inherit it. In a process whose environment
+// already has that variable, a child, it returns the DSN found there and
+// starts no server: the parent's server and database are the ones used,
+// and the parent owns them. Children must inherit the parent's environment
+// (os/exec does by default) and not outlive the test.
+func SharedDatabase(tb testing.TB) string {
+	tb.Helper()
+	key := SharedDSNEnv(tb.Name())
+	if dsn := os.Getenv(key); dsn != "" {
+		return dsn
+	}
+	srv := Shared(tb)
+	dsn := srv.DSN(srv.NewDatabase(tb))
+	if err := os.Setenv(key, dsn); err != nil {
+		tb.Fatalf("pgtest: export the DSN of the shared database: %v", err)
+	}
+	tb.Cleanup(func() { _ = os.Unsetenv(key) })
+	return dsn
 }

@@ -98,6 +98,9 @@ var fileKinds = []struct {
 	{regexp.MustCompile(`^engine/IDENTITY$`), "identity"},
 	{regexp.MustCompile(`^engine/KEYREGISTRY$`), "keyregistry"},
 	{regexp.MustCompile(`^engine/DISCARD$`), "discard"},
+	{regexp.MustCompile(`^engine/kv\.sqlite$`), "sqlite-db"},
+	{regexp.MustCompile(`^engine/kv\.sqlite-wal$`), "sqlite-wal"},
+	{regexp.MustCompile(`^engine/kv\.sqlite-shm$`), "sqlite-shm"},
 }
 
 // FileKindOf classifies a file of a store directory by its path relative to

@@ -10,10 +10,10 @@ import (
 // Engines are the engines that keep data across a process restart, which
 // the durability tests run on. This package does not link them in, so that
 // the public conformance suite, which builds on it, does not make every
-// engine's tests depend on these three: a test binary that runs the
+// engine's tests depend on these four: a test binary that runs the
 // durability tests on Engines imports internal/torture/engines, which
 // registers the engines and their profiles (RegisterProfile).
-var Engines = []string{"rocksdb", "pebble", "badger"}
+var Engines = []string{"rocksdb", "pebble", "badger", "sqlite"}
 
 // Profiles of engine configuration, which a child process can name (it
 // cannot receive a Go value).
@@ -21,9 +21,10 @@ const (
 	// ProfileDefault is the engine's defaults.
 	ProfileDefault = ""
 	// ProfileSmall uses the smallest memtables the engine accepts (RocksDB
-	// 64 KiB, Pebble 256 KiB, Badger 1 MiB), so that a small workload
-	// flushes tables and compacts while it runs: more kinds of files, and
-	// more crash points, than the WAL alone. An engine outside Engines
+	// 64 KiB, Pebble 256 KiB, Badger 1 MiB; SQLite checkpoints its WAL
+	// every 16 pages), so that a small workload flushes tables and
+	// compacts (SQLite copies its WAL into the database file) while it
+	// runs: more kinds of files, and more crash points, than the WAL alone. An engine outside Engines
 	// runs it with its defaults.
 	ProfileSmall = "small"
 )

@@ -12,6 +12,7 @@ import (
 	"github.com/durablelog/eventstore/backends/badger"
 	"github.com/durablelog/eventstore/backends/pebble"
 	"github.com/durablelog/eventstore/backends/rocksdb"
+	"github.com/durablelog/eventstore/backends/sqlite"
 	"github.com/durablelog/eventstore/internal/torture"
 )
 
@@ -19,4 +20,5 @@ func init() {
 	torture.RegisterProfile(rocksdb.Name, torture.ProfileSmall, rocksdb.Options{WriteBufferSize: 64 << 10})
 	torture.RegisterProfile(pebble.Name, torture.ProfileSmall, pebble.Options{MemTableSize: 256 << 10})
 	torture.RegisterProfile(badger.Name, torture.ProfileSmall, badger.Options{MemTableSize: 1 << 20})
+	torture.RegisterProfile(sqlite.Name, torture.ProfileSmall, sqlite.Options{AutoCheckpoint: 16})
 }
