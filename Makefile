@@ -143,7 +143,7 @@ cover: ## Like test, and also write coverage.html (even when the coverage is too
 
 torture: deps ## The long durability runs: 1000 kill -9 per engine (sqlite included), exhaustive corruption, power-loss cuts, postgres writer and server kills, 1M-cycle RocksDB leak check (hours).
 	$(GO) test -count=1 -timeout 6h ./torture -run TestKill9 -v -args -kills=1000 -fullcheck=10 -maxacks=40 -maxdelay=50ms
-	$(GO) test -count=1 -timeout 2h ./backends/postgres -run '^(TestKill9|TestPostmasterKill9)$$' -v -args -conformance.kills=300 -pg.serverkills=200
+	$(GO) test -count=1 -timeout 2h ./backends/postgres -run '^(TestKill9|TestPostmasterKill9)$$' -v -args -conformance.kills=500 -pg.serverkills=500
 	$(GO) test -count=1 -timeout 2h ./torture -run TestCorruption -v -args -corrupt.exhaustive -corrupt.repeat=2
 	$(GO) test -count=1 -timeout 3h -parallel 3 ./powerloss -v -args -powerloss.long
 	$(GO) test -count=1 -timeout 1h ./backends/rocksdb -run TestLeakCMemory -v -args -rocksdb.leakcycles=1000000

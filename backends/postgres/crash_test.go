@@ -22,6 +22,8 @@ func TestKill9(t *testing.T) {
 	conformance.RunCrash(t, conformance.Harness{
 		Name:       postgres.Name,
 		LogBackend: true,
+		// 25 writer kills in make test; make torture runs 500.
+		Kills: 25,
 		Config: func(_ testing.TB, dir string) any {
 			return postgres.Options{DSN: dsn, Schema: schemaFor(dir)}
 		},

@@ -18,7 +18,7 @@ import (
 )
 
 var (
-	serverKills = flag.Int("pg.serverkills", 3, "TestPostmasterKill9: SIGKILLs of the postmaster during appends (make torture runs more)")
+	serverKills = flag.Int("pg.serverkills", 25, "TestPostmasterKill9: SIGKILLs of the postmaster during appends (make torture runs 500)")
 	serverSeed  = flag.Uint64("pg.serverseed", 0, "TestPostmasterKill9: seed of the kill moments and the appends (0: from the clock; the test logs it)")
 )
 

@@ -17,9 +17,24 @@ import (
 // Open runs PRAGMA quick_check only when the file is missing.
 const CleanMarkName = "CLEAN"
 
-// putCleanMark writes the clean-Close marker in dir, durably.
+// putCleanMark writes the clean-Close marker in dir, durably. The marker is
+// an empty file whose existence is the whole message, so it is created in
+// place rather than renamed into place: a crash part-way leaves either no
+// file or an empty one, and either is true, because the database was
+// checkpointed and synced before this runs.
 func putCleanMark(dir string) error {
-	if err := fsutil.WriteFileAtomic(filepath.Join(dir, CleanMarkName), nil, 0o644); err != nil {
+	f, err := os.OpenFile(filepath.Join(dir, CleanMarkName), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write the clean-close marker: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close() // the Sync error is the one to report
+		return fmt.Errorf("write the clean-close marker: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write the clean-close marker: %w", err)
+	}
+	if err := fsutil.SyncDir(dir); err != nil {
 		return fmt.Errorf("write the clean-close marker: %w", err)
 	}
 	return nil
