@@ -28,9 +28,14 @@ const sqliteSchema = `CREATE TABLE IF NOT EXISTS events (
 
 // sqliteInsert inserts one event at the version after the stream's, when
 // ?4 is negative (Any) or the stream is at version ?4, and returns its
-// position and version; no row when the check fails.
+// position and version; no row when the check fails. The stream's version
+// is read with ORDER BY version DESC LIMIT 1, one step down the UNIQUE
+// index: SQLite does not apply its min/max optimisation to MAX(version)
+// in this INSERT ... SELECT, and read every row of the stream instead,
+// which made each insert cost time in proportion to the stream's length.
 const sqliteInsert = `INSERT INTO events (stream, version, type, data)
-	SELECT ?1, v + 1, ?2, ?3 FROM (SELECT COALESCE(MAX(version), 0) AS v FROM events WHERE stream = ?1)
+	SELECT ?1, v + 1, ?2, ?3
+	FROM (SELECT COALESCE((SELECT version FROM events WHERE stream = ?1 ORDER BY version DESC LIMIT 1), 0) AS v)
 	WHERE ?4 < 0 OR v = ?4
 	RETURNING position, version`
 
