@@ -31,6 +31,12 @@ func makeLayout(base string, acct account) (layout, error) {
 	if base == "" {
 		base = os.TempDir()
 	}
+	// The server runs as another user in another working directory: a
+	// relative base would name another place there.
+	base, err := filepath.Abs(base)
+	if err != nil {
+		return layout{}, fmt.Errorf("pgtest: the base directory: %w", err)
+	}
 	if err := acct.checkReach(base); err != nil {
 		return layout{}, err
 	}

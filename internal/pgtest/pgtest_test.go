@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -472,5 +473,36 @@ func TestSharedDatabase(t *testing.T) {
 	}
 	if key := pgtest.SharedDSNEnv(t.Name()); os.Getenv(key) != dsn {
 		t.Fatalf("%s is %q while the test runs, want %q", key, os.Getenv(key), dsn)
+	}
+}
+
+// TestRelativeBaseDir starts a server under a relative Config.BaseDir: the
+// server runs as another user in another working directory, so the
+// package must resolve the directory against the caller's.
+func TestRelativeBaseDir(t *testing.T) {
+	parent := t.TempDir()
+	for _, d := range []string{filepath.Dir(parent), parent} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(parent)
+	if err := os.Mkdir("rel", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := pgtest.StartServer(t.Context(), pgtest.Config{BaseDir: "rel", Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("StartServer under a relative BaseDir: %v", err)
+	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if !filepath.IsAbs(srv.Dir()) || filepath.Dir(srv.Dir()) != filepath.Join(parent, "rel") {
+		t.Fatalf("the server's directory is %s, want one in %s", srv.Dir(), filepath.Join(parent, "rel"))
+	}
+	if n := count(t, connect(t, srv.DSN("postgres")), "pg_database"); n < 1 {
+		t.Fatalf("pg_database has %d rows", n)
 	}
 }
