@@ -136,7 +136,7 @@ func (r *Report) methodSection(b *strings.Builder) {
 	if r.Load.Forced {
 		started = fmt.Sprintf("this one was forced to start at %.2f", r.Load.AtStart[0])
 	}
-	p("- `eventstore bench` refuses to start when the 1-minute load average is above %.2f (%.2f per core) unless forced; %s. The load before and after every run is in results.json and in \"Load during the run\".\n\n", r.Load.Limit, DefaultLoadPerCore, started)
+	p("- `eventstore bench` refuses to start when the 1-minute load average is above %.2f (%.2f per core) unless forced; %s. During the run the benchmark's own threads (those waiting in fsync included), the engines' background threads and the PostgreSQL server it starts count in the load average, about one per core on an otherwise quiet machine: the report warns when a run starts above %.2f, the start limit plus one per core. The load before and after every run is in results.json and in \"Load during the run\".\n\n", r.Load.Limit, DefaultLoadPerCore, started, r.runLimit())
 }
 
 func (r *Report) targetsSection(b *strings.Builder) {
