@@ -217,3 +217,75 @@ func TestWriteStoreFails(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	require.ErrorContains(t, err, "eventstore: ")
 }
+
+// TestReadStoreChecksum: WriteStore records a checksum, and every single
+// bit flipped in the file is either reported as damage (or as a newer
+// format, for a flip in the format's digit) or leaves the content that
+// ReadStore returns unchanged: a flipped bit never yields another engine,
+// generation or location.
+func TestReadStoreChecksum(t *testing.T) {
+	dir := t.TempDir()
+	want := Store{Format: Format, Backend: "rocksdb", Created: time.Date(2026, 12, 3, 6, 50, 1, 123456789, time.UTC), Generation: 7, Location: "postgres db=orders schema=orders"}
+	require.NoError(t, WriteStore(dir, want))
+	path := filepath.Join(dir, StoreFile)
+	orig, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(orig), `"crc":`)
+	got, found, err := ReadStore(dir)
+	require.NoError(t, err)
+	require.True(t, found)
+	want.CRC = got.CRC
+	require.NotZero(t, got.CRC)
+	require.Equal(t, want.Backend, got.Backend)
+	require.Equal(t, want.Generation, got.Generation)
+	require.Equal(t, want.Location, got.Location)
+	require.True(t, want.Created.Equal(got.Created))
+
+	detected, harmless := 0, 0
+	for i := range orig {
+		for bit := range 8 {
+			b := append([]byte(nil), orig...)
+			b[i] ^= 1 << bit
+			require.NoError(t, os.WriteFile(path, b, 0o644))
+			s, found, err := ReadStore(dir)
+			switch {
+			case errors.Is(err, backend.ErrCorrupt):
+				detected++
+				var ce *logstore.CorruptionError
+				require.True(t, errors.As(err, &ce))
+				require.Equal(t, path, ce.File)
+			case err != nil:
+				require.ErrorContains(t, err, "upgrade eventstore", "byte %d bit %d", i, bit)
+				detected++
+			default:
+				require.True(t, found)
+				require.Equal(t, got.Backend, s.Backend, "byte %d bit %d: %q", i, bit, b)
+				require.Equal(t, got.Format, s.Format, "byte %d bit %d", i, bit)
+				require.Equal(t, got.Generation, s.Generation, "byte %d bit %d", i, bit)
+				require.Equal(t, got.Location, s.Location, "byte %d bit %d", i, bit)
+				require.True(t, got.Created.Equal(s.Created), "byte %d bit %d", i, bit)
+				harmless++
+			}
+		}
+	}
+	t.Logf("%d of %d single-bit flips reported, %d harmless (the case of a letter in a field's name, which JSON decoding ignores)", detected, 8*len(orig), harmless)
+	require.Greater(t, detected, 7*len(orig), "most flips must be reported")
+}
+
+// TestReadStoreHandWritten: a STORE file written by hand, without a
+// checksum, is read; an unknown field is damage.
+func TestReadStoreHandWritten(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, StoreFile)
+	require.NoError(t, os.WriteFile(path, []byte(`{"format":1,"backend":"pebble"}`+"\n"), 0o644))
+	s, found, err := ReadStore(dir)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, "pebble", s.Backend)
+	require.Equal(t, uint64(1), s.Gen())
+
+	require.NoError(t, os.WriteFile(path, []byte(`{"format":1,"backend":"pebble","bakend":"rocksdb"}`), 0o644))
+	_, _, err = ReadStore(dir)
+	require.ErrorIs(t, err, backend.ErrCorrupt)
+	require.ErrorContains(t, err, "bakend")
+}

@@ -1,9 +1,11 @@
 package layout
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -28,6 +30,25 @@ type Store struct {
 	// for a backend such as PostgreSQL whose events are not in this
 	// directory; empty for an engine's store.
 	Location string `json:"location,omitempty"`
+	// CRC is the CRC-32C (Castagnoli) of the file's JSON encoding without
+	// it (see checksum). WriteStore sets it, and ReadStore checks it, so
+	// that damage which leaves valid JSON (a flipped bit in the engine's
+	// name, say) is reported as damage. A file without it, as a user
+	// writes by hand, is read unchecked.
+	CRC uint32 `json:"crc,omitempty"`
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checksum returns the CRC-32C of s's JSON encoding with its CRC field
+// left out.
+func (s Store) checksum() (uint32, error) {
+	s.CRC = 0
+	b, err := json.Marshal(s)
+	if err != nil {
+		return 0, err
+	}
+	return crc32.Checksum(b, castagnoli), nil
 }
 
 // Gen returns the file's generation, 1 when it records none.
@@ -35,7 +56,10 @@ func (s Store) Gen() uint64 { return max(s.Generation, 1) }
 
 // ReadStore returns the STORE file of dir, or found=false when there is none.
 // It first removes the temporary files that a crash left behind. A file
-// that does not decode fails with an error wrapping backend.ErrCorrupt.
+// that does not decode, names a field this build does not know, or fails
+// its checksum fails with a *logstore.CorruptionError wrapping
+// backend.ErrCorrupt; a file of a newer format fails with an error that
+// says to upgrade.
 func ReadStore(dir string) (s Store, found bool, err error) {
 	if err := RemoveTemps(dir); err != nil {
 		return s, false, err
@@ -48,17 +72,39 @@ func ReadStore(dir string) (s Store, found bool, err error) {
 	if err != nil {
 		return s, false, fmt.Errorf("eventstore: read %s: %w", path, err)
 	}
-	if err := json.Unmarshal(b, &s); err != nil || s.Backend == "" || s.Format <= 0 {
-		return s, false, &logstore.CorruptionError{File: path, Err: fmt.Errorf("%w: the STORE file is damaged (%q); it names the engine of the store: restore it from a backup or write {\"format\":1,\"backend\":\"NAME\"}", logstore.ErrCorrupt, b)}
+	damaged := func(why string) error {
+		return &logstore.CorruptionError{File: path, Err: fmt.Errorf("%w: the STORE file is damaged (%s: %q); it names the engine of the store: restore it from a backup or write {\"format\":1,\"backend\":\"NAME\"}", logstore.ErrCorrupt, why, b)}
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, false, damaged(err.Error())
 	}
 	if s.Format > Format {
-		return s, false, fmt.Errorf("eventstore: %s has format %d, this build reads up to %d: upgrade eventstore", path, s.Format, Format)
+		return s, false, fmt.Errorf("eventstore: %s has format %d, this build reads up to %d: upgrade eventstore (if no newer eventstore wrote it, the file is damaged: restore it from a backup)", path, s.Format, Format)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // a flipped bit in a field's name
+	if err := dec.Decode(new(Store)); err != nil {
+		return s, false, damaged(err.Error())
+	}
+	if s.Backend == "" || s.Format <= 0 {
+		return s, false, damaged("no format or engine name")
+	}
+	if s.CRC != 0 {
+		sum, err := s.checksum()
+		if err != nil || sum != s.CRC {
+			return s, false, damaged(fmt.Sprintf("checksum mismatch: the file records %08x, its content sums to %08x", s.CRC, sum))
+		}
 	}
 	return s, true, nil
 }
 
 // WriteStore replaces dir/STORE with s, atomically and durably.
 func WriteStore(dir string, s Store) error {
+	sum, err := s.checksum()
+	if err != nil {
+		return fmt.Errorf("eventstore: encode %s: %w", StoreFile, err)
+	}
+	s.CRC = sum
 	b, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("eventstore: encode %s: %w", StoreFile, err)
