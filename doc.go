@@ -72,7 +72,8 @@
 // Errors wrap the sentinels declared here (ErrWrongExpectedVersion,
 // ErrCorrupt, ErrClosed, ErrInvalidEvent, ErrEventTooLarge,
 // ErrUnknownBackend, ErrLocked, ErrBackendMismatch, ErrNoStore, ErrFailed,
-// ErrStateMachine, ErrNoStateMachine, ErrUnsupported): test them with
+// ErrStateMachine, ErrNoStateMachine, ErrUnsupported, and, with a networked
+// backend, ErrUnknownOutcome and ErrUnavailable): test them with
 // errors.Is. Two carry details, found with errors.As:
 // *WrongExpectedVersionError and *CorruptionError.
 //

@@ -75,6 +75,12 @@ var (
 	// if it was committed, the retry is recognised and returns the original
 	// result; if not, it is written once.
 	ErrUnknownOutcome = logstore.ErrUnknownOutcome
+
+	// ErrUnavailable: with a backend reached over the network
+	// (PostgreSQL), a read could not reach the server or its connection
+	// broke. Nothing was changed; the read may succeed later. Subscribe
+	// waits and retries such reads by itself while the store is open.
+	ErrUnavailable = logstore.ErrUnavailable
 )
 
 // WrongExpectedVersionError reports an expected-version mismatch: the

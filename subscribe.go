@@ -2,16 +2,28 @@ package eventstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
+	"time"
+)
+
+// Subscribe's waits between reads that failed with ErrUnavailable: the
+// first, and the longest, doubling in between.
+const (
+	subscribeRetryFirst = 20 * time.Millisecond
+	subscribeRetryMax   = time.Second
 )
 
 // Subscribe iterates the log from offset from (inclusive): first the
 // records already committed, then each new commit as it is published, with
 // no gap and no duplicate. In Sync mode a record is published only once it is
 // durable. The iteration ends without an error when ctx is done, and with
-// ErrClosed when the store closes. Memory stays bounded however far behind
-// the subscriber is: it reads in chunks.
+// ErrClosed when the store closes. A read that fails with ErrUnavailable (a
+// networked log's server is unreachable for a while) is retried, after a
+// wait that grows to a second, until it succeeds, ctx is done or the store
+// closes; any other read error ends the iteration with that error. Memory
+// stays bounded however far behind the subscriber is: it reads in chunks.
 func (s *Store) Subscribe(ctx context.Context, from Offset) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		next := max(from, 1)
@@ -28,6 +40,7 @@ func (s *Store) Subscribe(ctx context.Context, from Offset) iter.Seq2[Record, er
 			}
 		}
 		var chunk []Record
+		wait := time.Duration(0)
 		for {
 			// Take the wake-up channel before reading, so that a commit
 			// published after the read is never missed.
@@ -38,9 +51,21 @@ func (s *Store) Subscribe(ctx context.Context, from Offset) iter.Seq2[Record, er
 				if ctx.Err() != nil {
 					return
 				}
+				if errors.Is(err, ErrUnavailable) {
+					wait = min(max(2*wait, subscribeRetryFirst), subscribeRetryMax)
+					s.logger.Warn("eventstore: subscription: the log is unavailable; retrying", "offset", uint64(next), "wait", wait, "err", err)
+					if err := s.pause(ctx, wait); err != nil {
+						if ctx.Err() == nil {
+							yield(Record{}, fmt.Errorf("%w: subscription ended at offset %d", err, next))
+						}
+						return
+					}
+					continue
+				}
 				yield(Record{}, err)
 				return
 			}
+			wait = 0
 			for _, r := range chunk {
 				if ctx.Err() != nil {
 					return
@@ -66,5 +91,20 @@ func (s *Store) Subscribe(ctx context.Context, from Offset) iter.Seq2[Record, er
 				return
 			}
 		}
+	}
+}
+
+// pause waits for d, and returns ctx's error when ctx ends first, or
+// ErrClosed when the store closes first.
+func (s *Store) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-s.done:
+		return ErrClosed
 	}
 }

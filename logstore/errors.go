@@ -43,6 +43,13 @@ var (
 	// committed, the retry is recognised and returns the original result.
 	ErrUnknownOutcome = errors.New("eventstore: outcome unknown: the append may or may not have been committed; retry it with the same event IDs and the same exact expected version")
 
+	// ErrUnavailable: a networked log could not be reached, or its
+	// connection broke, during a read: nothing was changed, and the same
+	// read may succeed once the server answers again. Subscribe waits and
+	// retries such a read while the store is open; a direct read returns
+	// it to the caller.
+	ErrUnavailable = errors.New("eventstore: the log's server is unavailable; the read may succeed later")
+
 	// ErrCorrupt: stored data failed its checksum or a structural check
 	// (the value of backend.ErrCorrupt).
 	ErrCorrupt = backend.ErrCorrupt

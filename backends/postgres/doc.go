@@ -66,6 +66,12 @@
 //     sends, and every Options.PollInterval without one; so Subscribe in one
 //     process sees every append of every process, in offset order, without
 //     gap or duplicate, and survives a lost notification and a reconnect.
+//     A read that cannot reach the server (a refused or broken connection,
+//     a terminated backend, a shutdown) fails with
+//     eventstore.ErrUnavailable; Subscribe waits (up to a second between
+//     tries) and reads again until the server answers, its context ends
+//     or the store closes, while ReadLog, ReadStream and the Log and Stream
+//     iterators return the error to the caller.
 //   - The state machine of each process applies every event of the log, its
 //     own and the others', in offset order; Append returns after the local
 //     state machine has applied everything up to the append's last offset.

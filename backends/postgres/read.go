@@ -55,7 +55,7 @@ func (l *Log) fetch(ctx context.Context, from, to logstore.Offset, limit, maxByt
 	rows, err := l.pool.Query(ctx, `SELECT position, record FROM `+l.q.events+` WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3`,
 		int64(from), int64(to), limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read the log from offset %d: %w", from, err)
+		return nil, fmt.Errorf("postgres: read the log from offset %d: %w", from, unavailable(ctx, err))
 	}
 	defer rows.Close()
 	var out []logstore.Record
@@ -64,7 +64,7 @@ func (l *Log) fetch(ctx context.Context, from, to logstore.Offset, limit, maxByt
 		var pos int64
 		var raw []byte
 		if err := rows.Scan(&pos, &raw); err != nil {
-			return nil, fmt.Errorf("postgres: read the log at offset %d: %w", next, err)
+			return nil, fmt.Errorf("postgres: read the log at offset %d: %w", next, unavailable(ctx, err))
 		}
 		if logstore.Offset(pos) != next {
 			return nil, missing(next)
@@ -80,7 +80,7 @@ func (l *Log) fetch(ctx context.Context, from, to logstore.Offset, limit, maxByt
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read the log at offset %d: %w", next, err)
+		return nil, fmt.Errorf("postgres: read the log at offset %d: %w", next, unavailable(ctx, err))
 	}
 	return out, nil
 }
@@ -137,7 +137,7 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit,
 		WHERE stream = $1 AND version >= $2 AND position <= $3 ORDER BY version LIMIT $4`,
 		stream, int64(from), int64(l.Head()), limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read stream %q from version %d: %w", stream, from, err)
+		return nil, fmt.Errorf("postgres: read stream %q from version %d: %w", stream, from, unavailable(ctx, err))
 	}
 	defer rows.Close()
 	var out []logstore.Record
@@ -146,7 +146,7 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit,
 		var pos, v int64
 		var raw []byte
 		if err := rows.Scan(&pos, &v, &raw); err != nil {
-			return nil, fmt.Errorf("postgres: read stream %q at version %d: %w", stream, next, err)
+			return nil, fmt.Errorf("postgres: read stream %q at version %d: %w", stream, next, unavailable(ctx, err))
 		}
 		if uint64(v) != next {
 			// Versions become visible in order, as offsets do.
@@ -168,7 +168,7 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit,
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read stream %q: %w", stream, err)
+		return nil, fmt.Errorf("postgres: read stream %q: %w", stream, unavailable(ctx, err))
 	}
 	return out, nil
 }

@@ -142,3 +142,44 @@ func TestSubscribeAcrossProcesses(t *testing.T) {
 	b.wait()
 	c.wait()
 }
+
+// TestReadsUnavailableWhileCut: while every connection of a store is cut,
+// its log reads fail with ErrUnavailable; a subscription started then
+// delivers every record, once and in order, when the connections return.
+func TestReadsUnavailableWhileCut(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	proxy := startProxy(t, env)
+	o := env.options()
+	o.DSN = proxy.dsn(env)
+	s := openStore(t, o)
+	ctx := context.Background()
+	for i := range 5 {
+		_, err := s.Append(ctx, "s", eventstore.Any, ev(fmt.Sprint("e", i), "T", "x"))
+		require.NoError(t, err)
+	}
+	proxy.cut()
+	_, err := s.ReadLog(ctx, 1, 0)
+	require.ErrorIs(t, err, eventstore.ErrUnavailable)
+	_, err = s.ReadStream(ctx, "s", 1, 0)
+	require.ErrorIs(t, err, eventstore.ErrUnavailable)
+
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	got := make(chan []eventstore.Offset)
+	go func() {
+		var offs []eventstore.Offset
+		for r, err := range s.Subscribe(sctx, 1) {
+			if err != nil {
+				t.Errorf("the subscription ended: %v", err)
+				break
+			}
+			if offs = append(offs, r.Offset); len(offs) == 5 {
+				break
+			}
+		}
+		got <- offs
+	}()
+	proxy.restore()
+	require.Equal(t, []eventstore.Offset{1, 2, 3, 4, 5}, <-got)
+}
