@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,6 +36,16 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if dir == "" {
+		return nil, fmt.Errorf("eventstore: no directory given: give Open the store's directory")
+	}
+	// The store writes files in dir for as long as it is open: a relative
+	// path would follow the process's working directory if it changed.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: resolve the directory %s: %w", dir, err)
+	}
+	dir = abs
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("eventstore: %s is a regular file, not a directory: give Open a directory", dir)
 	}

@@ -92,7 +92,8 @@ func (s *Store) failure() *failure { return s.failed.Load() }
 // Head returns the offset of the last committed event, 0 for an empty log.
 func (s *Store) Head() Offset { return Offset(s.log.Head()) }
 
-// Dir returns the store's directory.
+// Dir returns the store's directory, as an absolute path (Open resolves a
+// relative one against the working directory of the time).
 func (s *Store) Dir() string { return s.dir }
 
 // Backend returns the name of the store's engine.
