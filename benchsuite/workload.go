@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -142,18 +143,26 @@ func (w Workload) RunsOn(name string, engine bool) bool {
 	return true
 }
 
-// Bench runs w as a testing.B benchmark with n = b.N, and reports events/s
-// and, when sampled, the p50 and p99 latencies.
+// Bench runs w as a testing.B benchmark with n = b.N, and reports events/s,
+// the heap allocations per event of the whole run (the workload's setup,
+// the store and the engine: allocs/event) and, when sampled, the p50 and
+// p99 latencies.
 func Bench(b *testing.B, t Target, w Workload) {
 	b.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	m, err := w.Run(context.Background(), t, b.N)
 	if err != nil {
 		b.Fatalf("%s on %s: %v", w.Name, t.Backend, err)
 	}
 	b.StopTimer()
+	runtime.ReadMemStats(&after)
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(m.EventsPerSec(), "events/s")
+	if m.Events > 0 {
+		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(m.Events), "allocs/event")
+	}
 	if len(m.Latencies) > 0 {
 		b.ReportMetric(float64(m.Percentile(50).Microseconds()), "p50-µs")
 		b.ReportMetric(float64(m.Percentile(99).Microseconds()), "p99-µs")

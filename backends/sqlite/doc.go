@@ -52,11 +52,18 @@
 //     survive are a prefix of the commits, each whole or absent, and the
 //     database stays consistent. The WAL is fsynced, making every earlier
 //     batch durable, by the next Commit(sync=true), Sync, Compact or Close,
-//     and by an automatic checkpoint (tried every Options.AutoCheckpoint
-//     pages of WAL) that copies frames into the database file: SQLite
-//     fsyncs the WAL before it copies, and the database file after. Open
-//     iterators can keep a checkpoint from copying anything, and then it
-//     fsyncs nothing; Sync does not count on checkpoints.
+//     and by a checkpoint (run by the writer once about
+//     Options.AutoCheckpoint pages were committed to the WAL) that copies
+//     frames into the database file: SQLite fsyncs the WAL before it
+//     copies, and the database file after. Open iterators can keep a
+//     checkpoint from copying anything, and then it fsyncs nothing; Sync
+//     does not count on checkpoints. SQLite's own automatic checkpoint is
+//     off (wal_autocheckpoint = 0) because it runs inside a commit and
+//     ignores its errors: a failed fsync of the WAL there would go unseen,
+//     and the pages the kernel failed to write could be lost although a
+//     later fsync succeeds. The writer's checkpoint (PRAGMA
+//     wal_checkpoint(PASSIVE)) returns its errors, and one fails the commit
+//     and the store like any failed fsync.
 //   - Sync does nothing when no batch was committed without sync since the
 //     WAL was last fsynced. Otherwise it commits, with synchronous=FULL, a
 //     rewrite of the unchanged format version in the database header

@@ -117,7 +117,10 @@ func TestConnectionSettings(t *testing.T) {
 		require.Equal(t, fmt.Sprint(applicationID), pragma(t, s, reader, "PRAGMA application_id"))
 		require.Equal(t, fmt.Sprint(formatVersion), pragma(t, s, reader, "PRAGMA user_version"))
 	}
-	require.Equal(t, "77", pragma(t, s, false, "PRAGMA wal_autocheckpoint"))
+	// SQLite's automatic checkpoint, which ignores its I/O errors, is off:
+	// the writer checkpoints itself (TestWriterCheckpoints).
+	require.Equal(t, "0", pragma(t, s, false, "PRAGMA wal_autocheckpoint"))
+	require.Equal(t, 77, s.w.checkpointPages)
 	require.Equal(t, "0", pragma(t, s, false, "PRAGMA query_only"))
 	require.Equal(t, "1", pragma(t, s, true, "PRAGMA query_only"))
 	require.Equal(t, "4096", pragma(t, s, false, "PRAGMA page_size"))
@@ -285,4 +288,24 @@ func TestNewerFormat(t *testing.T) {
 	_, err := Engine{}.Open(dir, backend.Options{})
 	require.ErrorContains(t, err, "format version 2")
 	require.NotErrorIs(t, err, backend.ErrCorrupt)
+}
+
+// TestWriterCheckpoints: with SQLite's automatic checkpoint off, the writer
+// copies the log into the database file itself once Options.AutoCheckpoint
+// pages were committed, while the store is open.
+func TestWriterCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	s := openKV(t, dir, Options{AutoCheckpoint: 8})
+	defer func() { require.NoError(t, s.Close()) }()
+	before, err := os.Stat(s.file)
+	require.NoError(t, err)
+	value := bytes.Repeat([]byte{7}, 6000)
+	for i := range 100 {
+		b := s.NewBatch()
+		b.Set(fmt.Appendf(nil, "k%03d", i), value)
+		require.NoError(t, b.Commit(i%2 == 0))
+	}
+	after, err := os.Stat(s.file)
+	require.NoError(t, err)
+	require.Greater(t, after.Size(), before.Size()+50*6000, "the committed pages reached the database file while the store was open")
 }

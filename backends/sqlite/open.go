@@ -101,11 +101,14 @@ func dsn(file string) string {
 func (s *kv) open(cfg Options) error {
 	uri := dsn(s.file)
 	s.uri, s.pragmas = uri, cfg.pragmas()
-	w := &writer{file: s.file}
+	w := &writer{file: s.file, checkpointPages: cfg.AutoCheckpoint}
 	s.w = w
+	// SQLite's own automatic checkpoint ignores its I/O errors, a failed
+	// fsync of the log included; the writer checkpoints instead, and
+	// fails the store on an error (see writer.autoCheckpoint).
 	w.db = sql.OpenDB(&connector{dsn: uri, pragmas: append(cfg.pragmas(),
 		"PRAGMA synchronous = NORMAL",
-		fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", cfg.AutoCheckpoint),
+		"PRAGMA wal_autocheckpoint = 0",
 	)})
 	w.db.SetMaxOpenConns(1)
 	var err error

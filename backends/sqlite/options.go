@@ -95,9 +95,11 @@ type Options struct {
 	MaxIdleReaders int
 
 	// AutoCheckpoint is the size of the write-ahead log, in pages, beyond
-	// which a commit also copies the log into the database file (PRAGMA
-	// wal_autocheckpoint). A larger value means fewer, larger checkpoints
-	// and a larger log to recover after a crash. Open iterators hold the
+	// which a commit also copies the log into the database file: the
+	// writer's own PRAGMA wal_checkpoint(PASSIVE), which reports its
+	// errors, in place of SQLite's wal_autocheckpoint, which does not. The
+	// size is estimated from the bytes committed. A larger value means
+	// fewer, larger checkpoints and a larger log to recover after a crash. Open iterators hold the
 	// log back: it is copied only up to the oldest view still in use. Zero
 	// means DefaultAutoCheckpoint (1000 pages). It must not be negative;
 	// the log is always checkpointed.

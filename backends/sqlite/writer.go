@@ -46,7 +46,17 @@ type writer struct {
 	// dirty is set by a commit with synchronous=NORMAL and cleared by any
 	// commit with FULL, whose fsync of the WAL covers every frame before it.
 	dirty bool
+
+	// checkpointPages is Options.AutoCheckpoint: the log size, in pages,
+	// beyond which a commit also checkpoints. walPages estimates the pages
+	// committed to the log since the last checkpoint.
+	checkpointPages int
+	walPages        int
 }
+
+// pageSize is the database's page size (SQLite's default, which Open
+// checks).
+const pageSize = 4096
 
 // ctx is the context of every database call: the store's operations have no
 // deadline, and a nil Done channel spares the driver a watcher goroutine.
@@ -119,6 +129,33 @@ func (w *writer) apply(ops []op, buf []byte, sync bool) error {
 		return w.abort(fmt.Errorf("commit: %w", err))
 	}
 	w.dirty = !sync
+	n := 0
+	if len(ops) > 0 {
+		n = ops[len(ops)-1].v1 - ops[0].k0 // the keys and values, back to back in buf
+	}
+	return w.autoCheckpoint(1 + n/pageSize)
+}
+
+// autoCheckpoint counts pages committed to the log and, beyond
+// checkpointPages, copies the log into the database file with PRAGMA
+// wal_checkpoint(PASSIVE), which fsyncs the log before it copies and the
+// database file after. It replaces SQLite's automatic checkpoint, which
+// runs inside a commit and ignores its own errors: a failed fsync of the
+// log there would go unseen, the kernel may have dropped the pages it
+// failed to write, and a later fsync that succeeds would not bring them
+// back. Here any error fails the commit, and with it the store. Readers
+// holding old views make the checkpoint copy less; it does not wait for
+// them. The caller holds mu.
+func (w *writer) autoCheckpoint(pages int) error {
+	w.walPages += pages
+	if w.walPages < w.checkpointPages {
+		return nil
+	}
+	w.walPages = 0
+	var busy, logPages, done int
+	if err := w.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	return nil
 }
 
@@ -155,7 +192,7 @@ func (w *writer) sync() error {
 		return fmt.Errorf("commit the sync marker: %w", err)
 	}
 	w.dirty = false
-	return nil
+	return w.autoCheckpoint(1)
 }
 
 // checkpoint copies the WAL into the database file and truncates it

@@ -46,9 +46,6 @@ func followShared(ctx context.Context, a *app, o readOptions, rw *recordWriter) 
 		}
 		next = max(head, last) + 1
 	}
-	if full() {
-		return nil
-	}
 	for rec, err := range s.Subscribe(ctx, next) {
 		if err != nil {
 			return endOfFollow(ctx, err)
