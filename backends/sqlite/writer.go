@@ -54,8 +54,8 @@ type writer struct {
 	walPages        int
 }
 
-// pageSize is the database's page size (SQLite's default, which Open
-// checks).
+// pageSize is SQLite's default page size, which the store keeps; it only
+// turns committed bytes into an estimate of log pages.
 const pageSize = 4096
 
 // ctx is the context of every database call: the store's operations have no
@@ -152,8 +152,7 @@ func (w *writer) autoCheckpoint(pages int) error {
 		return nil
 	}
 	w.walPages = 0
-	var busy, logPages, done int
-	if err := w.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
+	if _, err := w.walCheckpoint("PASSIVE"); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
@@ -199,14 +198,25 @@ func (w *writer) sync() error {
 // (PRAGMA wal_checkpoint(TRUNCATE)). It returns an error when readers kept
 // it from finishing within the busy timeout.
 func (w *writer) checkpoint() error {
+	b, err := w.walCheckpoint("TRUNCATE")
+	if err == nil && b != nil {
+		return b
+	}
+	return err
+}
+
+// walCheckpoint runs PRAGMA wal_checkpoint in mode (PASSIVE or TRUNCATE)
+// and returns its error, or a *busyError when readers kept it from copying
+// the whole log.
+func (w *writer) walCheckpoint(mode string) (*busyError, error) {
 	var busy, logPages, done int
-	if err := w.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &done); err != nil {
-		return err
+	if err := w.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logPages, &done); err != nil {
+		return nil, err
 	}
 	if busy != 0 {
-		return &busyError{pending: logPages - done, total: logPages}
+		return &busyError{pending: logPages - done, total: logPages}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // close closes the statements and the connection, and returns the first
